@@ -13,6 +13,10 @@ std::string database_url();
 std::string redis_url();
 // Port of the test redis-server.
 int redis_port();
+// Unix socket path of the test redis-server.
+std::string redis_socket();
+// Port of the test PostgreSQL server on 127.0.0.1.
+int pg_port();
 // Restarts the test redis-server on the same port (scripts/dev-cluster redis-restart DIR).
 void restart_redis();
 // Stops the test redis-server (scripts/dev-cluster redis-stop DIR); restart_redis() brings it back.
