@@ -53,11 +53,9 @@ int ctl_result(Errc code) noexcept {
 int exit_code(Errc code) noexcept {
   switch (code) {
     case Errc::ok: return 0;
-    case Errc::invalid_argument: return 2;
+    case Errc::invalid_argument:
+    case Errc::conflict: return 2;
     case Errc::not_found: return 3;
-    case Errc::conflict: return 4;
-    case Errc::unavailable:
-    case Errc::timeout: return 5;
     default: return 1;
   }
 }

@@ -30,7 +30,8 @@ std::string_view errc_name(Errc code) noexcept;
 int http_status(Errc code) noexcept;
 // Admin socket result (DESIGN.md §5): 0 success, 1 error, 2 unsupported, 3 empty, 4 conflict.
 int ctl_result(Errc code) noexcept;
-// CLI exit code: 0 ok, 1 failure, 2 bad usage or input, 3 not found, 4 conflict, 5 unavailable.
+// CLI exit code: 0 done, 1 runtime failure (database down…), 2 usage or validation error (a
+// duplicate included), 3 not found.
 int exit_code(Errc code) noexcept;
 
 // The exception for startup, config and broken invariants; the message names what was wrong.

@@ -62,6 +62,12 @@ std::string redis_url() {
 int redis_port() {
   return std::stoi(lookup("WADDLE_REDIS_PORT"));
 }
+std::string redis_socket() {
+  return lookup("WADDLE_REDIS_SOCKET");
+}
+int pg_port() {
+  return std::stoi(lookup("WADDLE_PG_PORT"));
+}
 void restart_redis() {
   run_cluster("redis-restart");
 }
