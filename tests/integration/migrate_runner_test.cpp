@@ -16,78 +16,16 @@
 #include "error/error.hpp"
 #include "migrate/migrate.hpp"
 #include "support/cluster.hpp"
+#include "support/database.hpp"
+#include "support/process.hpp"
 
 namespace fs = std::filesystem;
 namespace migrate = waddle::migrate;
 
 namespace {
 
-std::string with_database(const std::string& url, const std::string& db) {
-  auto scheme = url.find("://");
-  auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  auto query = url.find('?');
-  std::string tail = query == std::string::npos ? "" : url.substr(query);
-  return url.substr(0, slash) + "/" + db + tail;
-}
-
-void run_admin(const std::string& sql) {
-  pqxx::connection conn(waddle::test::database_url());
-  pqxx::nontransaction tx(conn);
-  tx.exec(sql);
-}
-
-// A database of its own for one test case.
-class FreshDatabase {
- public:
-  FreshDatabase() {
-    static std::atomic<int> counter{0};
-    name_ = "waddle_test_" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
-    run_admin("drop database if exists " + name_ + " with (force)");
-    run_admin("create database " + name_);
-    url_ = with_database(waddle::test::database_url(), name_);
-  }
-  ~FreshDatabase() {
-    try {
-      run_admin("drop database if exists " + name_ + " with (force)");
-    } catch (...) {
-    }
-  }
-  FreshDatabase(const FreshDatabase&) = delete;
-  FreshDatabase& operator=(const FreshDatabase&) = delete;
-  const std::string& url() const { return url_; }
-
- private:
-  std::string name_;
-  std::string url_;
-};
-
-// A scratch directory, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    static int counter = 0;
-    path_ = fs::temp_directory_path() /
-            ("waddle-migrate-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string str() const { return path_.string(); }
-  void write(const std::string& name, const std::string& text) const {
-    std::ofstream(path_ / name, std::ios::binary) << text;
-  }
-  void append(const std::string& name, const std::string& text) const {
-    std::ofstream(path_ / name, std::ios::binary | std::ios::app) << text;
-  }
-
- private:
-  fs::path path_;
-};
+using waddle::test::FreshDatabase;
+using waddle::test::TempDir;
 
 std::string shipped_dir() {
   return waddle::test::source_dir() + "/migrations";
@@ -97,7 +35,7 @@ std::string shipped_dir() {
 void copy_shipped(const TempDir& dir) {
   for (const auto& entry : fs::directory_iterator(shipped_dir())) {
     if (entry.path().extension() == ".sql") {
-      fs::copy_file(entry.path(), fs::path(dir.str()) / entry.path().filename());
+      fs::copy_file(entry.path(), fs::path(dir.path()) / entry.path().filename());
     }
   }
 }
@@ -182,10 +120,10 @@ TEST_CASE("a new migration is the only one applied on the next run") {
   pqxx::connection conn(db.url());
   TempDir dir;
   copy_shipped(dir);
-  migrate::apply(conn, migrate::discover(dir.str()), false, "test", {});
+  migrate::apply(conn, migrate::discover(dir.path()), false, "test", {});
 
   dir.write("9999_extra.sql", "create table extra_thing (id bigint primary key);\n");
-  auto ms = migrate::discover(dir.str());
+  auto ms = migrate::discover(dir.path());
   auto st = migrate::status(conn, ms);
   REQUIRE(st.pending.size() == 1);
   CHECK(st.pending[0].name == "9999_extra.sql");
@@ -203,12 +141,12 @@ TEST_CASE("an applied migration that was edited is refused, naming the file") {
   pqxx::connection conn(db.url());
   TempDir dir;
   copy_shipped(dir);
-  migrate::apply(conn, migrate::discover(dir.str()), false, "test", {});
+  migrate::apply(conn, migrate::discover(dir.path()), false, "test", {});
   auto before = recorded_versions(conn);
 
-  dir.append("0002_routing.sql", "\n-- an innocent comment\n");
+  std::ofstream(dir.file("0002_routing.sql"), std::ios::app) << "\n-- an innocent comment\n";
   dir.write("9999_extra.sql", "create table extra_thing (id bigint primary key);\n");
-  auto ms = migrate::discover(dir.str());
+  auto ms = migrate::discover(dir.path());
 
   auto error = apply_error(conn, ms);
   CHECK(error.code() == waddle::Errc::conflict);
@@ -240,17 +178,18 @@ TEST_CASE("an applied migration whose file is gone or renamed is refused") {
   pqxx::connection conn(db.url());
   TempDir dir;
   copy_shipped(dir);
-  migrate::apply(conn, migrate::discover(dir.str()), false, "test", {});
+  migrate::apply(conn, migrate::discover(dir.path()), false, "test", {});
 
   SECTION("missing") {
-    fs::remove(fs::path(dir.str()) / "0003_community.sql");
-    auto error = apply_error(conn, migrate::discover(dir.str()));
+    fs::remove(fs::path(dir.path()) / "0003_community.sql");
+    auto error = apply_error(conn, migrate::discover(dir.path()));
     CHECK(error.code() == waddle::Errc::conflict);
     CHECK_THAT(error.what(), Catch::Contains("0003_community.sql") && Catch::Contains("missing"));
   }
   SECTION("renamed") {
-    fs::rename(fs::path(dir.str()) / "0003_community.sql", fs::path(dir.str()) / "0003_people.sql");
-    auto error = apply_error(conn, migrate::discover(dir.str()));
+    fs::rename(fs::path(dir.path()) / "0003_community.sql",
+               fs::path(dir.path()) / "0003_people.sql");
+    auto error = apply_error(conn, migrate::discover(dir.path()));
     CHECK(error.code() == waddle::Errc::conflict);
     CHECK_THAT(error.what(),
                Catch::Contains("0003_community.sql") && Catch::Contains("0003_people.sql"));
@@ -268,7 +207,7 @@ TEST_CASE("a failing migration is rolled back whole, named, and stops the run") 
             "insert into half_done values (1);\n"
             "select * from no_such_table;\n");
   dir.write("9999_after.sql", "create table after_thing (id bigint primary key);\n");
-  auto ms = migrate::discover(dir.str());
+  auto ms = migrate::discover(dir.path());
 
   std::vector<int> announced;
   waddle::Error error(waddle::Errc::ok, "");
@@ -293,7 +232,7 @@ TEST_CASE("a failing migration is rolled back whole, named, and stops the run") 
 
   // The connection stays usable and the lock was released: a fixed file then applies.
   dir.write("9998_broken.sql", "create table half_done (id bigint primary key);\n");
-  auto result = migrate::apply(conn, migrate::discover(dir.str()), false, "test", {});
+  auto result = migrate::apply(conn, migrate::discover(dir.path()), false, "test", {});
   CHECK(versions_of(result.applied) == std::vector<int>{9998, 9999});
 }
 
@@ -304,7 +243,7 @@ TEST_CASE("a migration that commits by itself is refused and not recorded") {
   dir.write("0001_sneaky.sql",
             "create table first_half (id int);\ncommit;\nbegin;\n"
             "create table second_half (id int);\n");
-  auto error = apply_error(conn, migrate::discover(dir.str()));
+  auto error = apply_error(conn, migrate::discover(dir.path()));
   CHECK(error.code() == waddle::Errc::invalid_argument);
   CHECK_THAT(error.what(), Catch::Contains("0001_sneaky.sql") && Catch::Contains("COMMIT"));
   CHECK(recorded_versions(conn).empty());
@@ -316,7 +255,7 @@ TEST_CASE("dry-run announces what would run and changes nothing") {
   pqxx::connection conn(db.url());
   TempDir dir;
   copy_shipped(dir);
-  auto ms = migrate::discover(dir.str());
+  auto ms = migrate::discover(dir.path());
 
   std::vector<int> announced;
   auto result = migrate::apply(
@@ -328,7 +267,7 @@ TEST_CASE("dry-run announces what would run and changes nothing") {
 
   migrate::apply(conn, ms, false, "test", {});
   dir.write("9999_extra.sql", "create table extra_thing (id bigint primary key);\n");
-  result = migrate::apply(conn, migrate::discover(dir.str()), true, "test", {});
+  result = migrate::apply(conn, migrate::discover(dir.path()), true, "test", {});
   CHECK(versions_of(result.applied) == std::vector<int>{9999});
   CHECK_FALSE(table_exists(conn, "extra_thing"));
   CHECK(recorded_versions(conn) == versions_of(ms));
@@ -372,12 +311,12 @@ TEST_CASE("discover reads NNNN_name.sql files in version order with their checks
   dir.write("0001_first.sql", "select 1;\n");
   dir.write("README.md", "not a migration\n");
   dir.write("0003_notes.txt", "ignored too\n");
-  auto ms = migrate::discover(dir.str());
+  auto ms = migrate::discover(dir.path());
   REQUIRE(ms.size() == 2);
   CHECK(ms[0].version == 1);
   CHECK(ms[0].name == "0001_first.sql");
   CHECK(ms[0].sql == "select 1;\n");
-  CHECK(ms[0].path == dir.str() + "/0001_first.sql");
+  CHECK(ms[0].path == dir.path() + "/0001_first.sql");
   CHECK(ms[0].checksum == migrate::sha256_hex("select 1;\n"));
   CHECK(ms[1].name == "0002_second.sql");
   CHECK(migrate::sha256_hex("abc") ==
@@ -417,7 +356,7 @@ TEST_CASE("discover refuses bad file names, duplicates and empty files, naming t
   }
   dir.write(bad, bad == "0002_empty.sql" ? " \n\n" : "select 2;\n");
   try {
-    migrate::discover(dir.str());
+    migrate::discover(dir.path());
     FAIL("discover accepted " << bad);
   } catch (const waddle::Error& e) {
     CHECK(e.code() == waddle::Errc::invalid_argument);

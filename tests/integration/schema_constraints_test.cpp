@@ -12,50 +12,13 @@
 
 #include "migrate/migrate.hpp"
 #include "support/cluster.hpp"
+#include "support/database.hpp"
 
 namespace {
 
-std::string with_database(const std::string& url, const std::string& db) {
-  auto scheme = url.find("://");
-  auto slash = url.find('/', scheme == std::string::npos ? 0 : scheme + 3);
-  auto query = url.find('?');
-  std::string tail = query == std::string::npos ? "" : url.substr(query);
-  return url.substr(0, slash) + "/" + db + tail;
-}
-
-void run_admin(const std::string& sql) {
-  pqxx::connection conn(waddle::test::database_url());
-  pqxx::nontransaction tx(conn);
-  tx.exec(sql);
-}
-
 // A fresh database with every shipped migration applied, dropped at the end.
-class SchemaDatabase {
- public:
-  SchemaDatabase() {
-    static std::atomic<int> counter{0};
-    name_ = "waddle_test_" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
-    run_admin("drop database if exists " + name_ + " with (force)");
-    run_admin("create database " + name_);
-    url_ = with_database(waddle::test::database_url(), name_);
-    pqxx::connection conn(url_);
-    waddle::migrate::apply(conn,
-                           waddle::migrate::discover(waddle::test::source_dir() + "/migrations"),
-                           false, "schema-test", {});
-  }
-  ~SchemaDatabase() {
-    try {
-      run_admin("drop database if exists " + name_ + " with (force)");
-    } catch (...) {
-    }
-  }
-  SchemaDatabase(const SchemaDatabase&) = delete;
-  SchemaDatabase& operator=(const SchemaDatabase&) = delete;
-  const std::string& url() const { return url_; }
-
- private:
-  std::string name_;
-  std::string url_;
+struct SchemaDatabase : waddle::test::FreshDatabase {
+  SchemaDatabase() : FreshDatabase(/*migrated=*/true) {}
 };
 
 struct Outcome {

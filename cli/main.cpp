@@ -1,0 +1,51 @@
+// waddle: the admin CLI. One file per noun adds its subcommands; this file wires global options
+// and turns every error into one line on stderr and an exit code (0 done, 1 runtime failure,
+// 2 usage or validation error, 3 not found).
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "context.hpp"
+#include "error/error.hpp"
+#include "nouns.hpp"
+
+#ifndef WADDLE_VERSION
+#define WADDLE_VERSION "0.0.0"
+#endif
+
+int main(int argc, char** argv) {
+  using waddle::cli::Context;
+  Context ctx(std::cout, std::cerr);
+  CLI::App app{"waddle: manage WaddleBot (communities, commands, rules, keys, daemons)", "waddle"};
+  app.set_version_flag("-V,--version", "waddle " WADDLE_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.add_option("--database-url", ctx.options.database_url,
+                 "PostgreSQL URL (default: $WADDLE_DATABASE_URL, then database.url in the config)");
+  auto* config = app.add_option("-c,--config", ctx.options.config_path, "configuration file")
+                     ->capture_default_str();
+  app.add_flag("--json", ctx.options.json, "print JSON (a stable shape for scripts)");
+  app.add_flag("-q,--quiet", ctx.options.quiet, "print only ids/names, one per line");
+  app.add_option("--run-dir", ctx.options.run_dir, "where the daemons' admin sockets live")
+      ->capture_default_str();
+
+  waddle::cli::add_migrate_commands(app, ctx);
+  waddle::cli::add_status_commands(app, ctx);
+  waddle::cli::add_completion_commands(app, ctx);
+
+  try {
+    app.parse(argc, argv);
+    (void)config;
+  } catch (const CLI::Success& e) {  // --help, --version
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "waddle: " << e.what() << " (see waddle --help)\n";
+    return 2;
+  } catch (const waddle::Error& e) {
+    std::cerr << "waddle: " << e.what() << '\n';
+    return waddle::exit_code(e.code());
+  } catch (const std::exception& e) {
+    std::cerr << "waddle: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}
