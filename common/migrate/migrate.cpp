@@ -1,6 +1,6 @@
 #include "migrate/migrate.hpp"
 
-#include <openssl/evp.h>
+#include "crypto/hash.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -165,22 +165,6 @@ void run_one(pqxx::connection& conn, const Migration& m, const std::string& appl
 
 }  // namespace
 
-std::string sha256_hex(const std::string& bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
-    throw Error(Errc::internal, "SHA-256 failed in OpenSSL");
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  hex.reserve(size * 2);
-  for (unsigned int i = 0; i < size; ++i) {
-    hex.push_back(kHex[digest[i] >> 4]);
-    hex.push_back(kHex[digest[i] & 0xf]);
-  }
-  return hex;
-}
-
 std::vector<Migration> discover(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
@@ -217,7 +201,7 @@ std::vector<Migration> discover(const std::string& dir) {
     m.path = entry.path().string();
     m.sql = read_file(entry.path());
     if (blank(m.sql)) throw Error(Errc::invalid_argument, "migration " + m.path + " is empty");
-    m.checksum = sha256_hex(m.sql);
+    m.checksum = crypto::sha256_hex(m.sql);
     found.push_back(std::move(m));
   }
   std::sort(found.begin(), found.end(),

@@ -69,7 +69,4 @@ std::string default_migrations_dir();
 // "relation \"x\" does not exist (line 3, SQLSTATE 42P01)".
 std::string describe_pg_error(const std::exception& e);
 
-// Lower-case hex SHA-256 of bytes.
-std::string sha256_hex(const std::string& bytes);
-
 }  // namespace waddle::migrate

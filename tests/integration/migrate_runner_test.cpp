@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "crypto/hash.hpp"
 #include "error/error.hpp"
 #include "migrate/migrate.hpp"
 #include "support/cluster.hpp"
@@ -317,9 +318,9 @@ TEST_CASE("discover reads NNNN_name.sql files in version order with their checks
   CHECK(ms[0].name == "0001_first.sql");
   CHECK(ms[0].sql == "select 1;\n");
   CHECK(ms[0].path == dir.path() + "/0001_first.sql");
-  CHECK(ms[0].checksum == migrate::sha256_hex("select 1;\n"));
+  CHECK(ms[0].checksum == waddle::crypto::sha256_hex("select 1;\n"));
   CHECK(ms[1].name == "0002_second.sql");
-  CHECK(migrate::sha256_hex("abc") ==
+  CHECK(waddle::crypto::sha256_hex("abc") ==
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 

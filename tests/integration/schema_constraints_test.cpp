@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/hash.hpp"
 #include "migrate/migrate.hpp"
 #include "support/cluster.hpp"
 #include "support/database.hpp"
@@ -418,7 +419,7 @@ TEST_CASE("api_keys and overlay_tokens keep only hashes") {
   CHECK_THAT(columns,
              !Catch::Contains("key,") && !Catch::Contains("secret") && !Catch::Contains("token"));
 
-  auto hash = waddle::migrate::sha256_hex("wdl_abcd1234_the-secret-part");
+  auto hash = waddle::crypto::sha256_hex("wdl_abcd1234_the-secret-part");
   CHECK(run(conn,
             "insert into api_keys (name, key_prefix, key_hash, roles) values "
             "('collector', 'wdl_abcd', '" +
