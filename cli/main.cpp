@@ -29,8 +29,23 @@ int main(int argc, char** argv) {
       ->capture_default_str();
 
   waddle::cli::add_migrate_commands(app, ctx);
+  waddle::cli::add_community_commands(app, ctx);
+  waddle::cli::add_member_commands(app, ctx);
+  waddle::cli::add_entity_commands(app, ctx);
+  waddle::cli::add_identity_commands(app, ctx);
+  waddle::cli::add_label_commands(app, ctx);
+  waddle::cli::add_reputation_commands(app, ctx);
+  waddle::cli::add_audit_commands(app, ctx);
+  waddle::cli::add_command_commands(app, ctx);
+  waddle::cli::add_module_commands(app, ctx);
+  waddle::cli::add_alias_commands(app, ctx);
+  waddle::cli::add_rule_commands(app, ctx);
+  waddle::cli::add_apikey_commands(app, ctx);
+  waddle::cli::add_overlay_commands(app, ctx);
+  waddle::cli::add_coordination_commands(app, ctx);
   waddle::cli::add_status_commands(app, ctx);
   waddle::cli::add_completion_commands(app, ctx);
+  waddle::cli::add_reference_commands(app, ctx);
 
   try {
     app.parse(argc, argv);
