@@ -2,14 +2,14 @@
 // remove COMMUNITY ALIAS. `!hi` in a community runs the alias `hi`'s expansion.
 #include <cctype>
 
-#include "cligroupb_util.hpp"
+#include "checks.hpp"
 #include "error/error.hpp"
 #include "nouns.hpp"
 
 namespace waddle::cli {
 namespace {
 
-using groupb::refuse;
+using checks::refuse;
 
 constexpr const char* kColumns =
     "a.id, a.alias, a.expansion, a.description, a.is_active, a.usage_count, a.last_used, "
@@ -18,7 +18,7 @@ constexpr const char* kColumns =
 // The alias as stored: a leading `!` is accepted (that is how people type it) and dropped.
 std::string alias_word(const std::string& text) {
   std::string word = !text.empty() && text[0] == '!' ? text.substr(1) : text;
-  if (!groupb::is_command_word(word)) {
+  if (!checks::is_command_word(word)) {
     refuse("ALIAS: '" + text +
            "' is not a valid alias (lower-case letters, digits, '_' and '-', starting with a "
            "letter or digit, at most 64 characters; no prefix)");

@@ -4,7 +4,7 @@
 // create or rotate, and never again.
 #include <regex>
 
-#include "cligroupb_util.hpp"
+#include "checks.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
 #include "error/error.hpp"
@@ -13,7 +13,7 @@
 namespace waddle::cli {
 namespace {
 
-using groupb::refuse;
+using checks::refuse;
 
 constexpr const char* kColumns =
     "k.id, k.name, k.key_prefix as prefix, k.roles, c.name as community, k.created_by, "
@@ -115,9 +115,9 @@ void add_apikey_commands(CLI::App& app, Context& ctx) {
                        "offset); default: never");
     create->callback([&ctx, name, roles, community, expires] {
       check_name(*name);
-      auto role_list = groupb::split_list(*roles);
+      auto role_list = checks::split_list(*roles);
       if (role_list.empty()) refuse("--role: give at least one role");
-      groupb::require_each_in("--role", role_list, {"collector", "module", "admin", "readonly"});
+      checks::require_each_in("--role", role_list, {"collector", "module", "admin", "readonly"});
       auto key = generate();
       auto row = ctx.write(
           "apikey.create", *name,
@@ -128,13 +128,13 @@ void add_apikey_commands(CLI::App& app, Context& ctx) {
             }
             std::string expiry;
             if (!expires->empty())
-              expiry = groupb::parse_timestamp(tx, "--expires", *expires, true);
+              expiry = checks::parse_timestamp(tx, "--expires", *expires, true);
             free_name(tx, *name);
             tx.exec_params(
                 "insert into api_keys (name, key_prefix, key_hash, roles, community_id, "
                 "created_by, expires_at) values ($1, $2, $3, $4::text[], $5::bigint, $6, "
                 "$7::timestamptz)",
-                *name, key.prefix, key.hash, groupb::to_pg_array(role_list),
+                *name, key.prefix, key.hash, checks::to_pg_array(role_list),
                 community_id.empty() ? nullptr : community_id.c_str(), Context::actor(),
                 expiry.empty() ? nullptr : expiry.c_str());
             return load(tx, *name);
@@ -202,7 +202,7 @@ void add_apikey_commands(CLI::App& app, Context& ctx) {
             }
             std::string expiry;
             if (!expires->empty())
-              expiry = groupb::parse_timestamp(tx, "--expires", *expires, true);
+              expiry = checks::parse_timestamp(tx, "--expires", *expires, true);
             auto id = old["id"].get<long long>();
             // The old row keeps its history under a new name, so the name stays unique.
             tx.exec_params(

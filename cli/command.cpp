@@ -3,7 +3,7 @@
 // internal) or `#weather` (a community module, location community).
 #include <algorithm>
 
-#include "cligroupb_util.hpp"
+#include "checks.hpp"
 #include "error/error.hpp"
 #include "model/event.hpp"
 #include "nouns.hpp"
@@ -11,8 +11,8 @@
 namespace waddle::cli {
 namespace {
 
-using groupb::CommandName;
-using groupb::refuse;
+using checks::CommandName;
+using checks::refuse;
 
 constexpr const char* kColumns =
     "c.id, c.prefix || c.command as name, c.prefix, c.command, c.description, c.module_name, "
@@ -104,13 +104,13 @@ void validate(const CommandName& name, Spec& spec) {
         "(https://lambda.<region>.amazonaws.com/2015-03-31/functions/<name>/invocations) or "
         "its function URL, not an ARN");
   }
-  groupb::require_http_url("--url", spec.url);
+  checks::require_http_url("--url", spec.url);
   if (name.prefix == "#" && spec.type == "container") {
     refuse("--type: " + name.full() +
            " is a community (#) command; those run as webhook, lambda or openwhisk, never as "
            "container");
   }
-  if (!groupb::is_command_word(spec.module)) {
+  if (!checks::is_command_word(spec.module)) {
     refuse("--module: '" + spec.module +
            "' is not a valid module name (lower-case letters, digits, '_' and '-', at most 64)");
   }
@@ -165,7 +165,7 @@ void add_toggle(CLI::App* noun, Context& ctx, const char* verb, bool active) {
   auto name = std::make_shared<std::string>();
   sub->add_option("name", *name, "the command, e.g. !so or #weather")->required();
   sub->callback([&ctx, name, active, verb] {
-    auto cmd = groupb::parse_command_name("NAME", *name);
+    auto cmd = checks::parse_command_name("NAME", *name);
     auto row = ctx.write(std::string("command.") + verb, cmd.full(), [&](pqxx::work& tx) {
       load(tx, cmd);
       tx.exec_params("update commands set is_active = $3 where prefix = $1 and command = $2",
@@ -211,7 +211,7 @@ void add_command_commands(CLI::App& app, Context& ctx) {
     auto name = std::make_shared<std::string>();
     show->add_option("name", *name, "the command, e.g. !so or #weather")->required();
     show->callback([&ctx, name] {
-      auto cmd = groupb::parse_command_name("NAME", *name);
+      auto cmd = checks::parse_command_name("NAME", *name);
       auto row = ctx.read([&](pqxx::work& tx) { return load(tx, cmd); });
       print_object(ctx.out(), ctx.format(), row, "name");
     });
@@ -226,11 +226,11 @@ void add_command_commands(CLI::App& app, Context& ctx) {
     auto opts = add_spec_options(add, spec, events);
     opts.url->required();
     add->callback([&ctx, name, spec, events, opts] {
-      auto cmd = groupb::parse_command_name("NAME", *name);
+      auto cmd = checks::parse_command_name("NAME", *name);
       Spec s = *spec;
       if (opts.type->count() == 0) s.type = cmd.prefix == "!" ? "container" : "webhook";
       if (opts.module->count() == 0) s.module = cmd.word;
-      s.event_types = groupb::split_list(*events);
+      s.event_types = checks::split_list(*events);
       validate(cmd, s);
       nlohmann::json details{{"url", s.url}, {"type", s.type}, {"module", s.module}};
       auto row = ctx.write(
@@ -247,7 +247,7 @@ void add_command_commands(CLI::App& app, Context& ctx) {
                 cmd.prefix, cmd.word, s.description, s.url,
                 cmd.prefix == "!" ? "internal" : "community", s.type, s.method, s.timeout,
                 s.rate_limit, s.module_type, s.module, s.version, s.trigger,
-                groupb::to_json_array(s.event_types).dump(), s.priority, s.mode);
+                checks::to_json_array(s.event_types).dump(), s.priority, s.mode);
             return load(tx, cmd);
           },
           details);
@@ -263,7 +263,7 @@ void add_command_commands(CLI::App& app, Context& ctx) {
     set->add_option("name", *name, "the command, e.g. !so or #weather")->required();
     auto opts = add_spec_options(set, spec, events);
     set->callback([&ctx, set, name, spec, events, opts] {
-      auto cmd = groupb::parse_command_name("NAME", *name);
+      auto cmd = checks::parse_command_name("NAME", *name);
       std::vector<std::string> given;
       for (const auto* o : set->get_options()) {
         if (o->count() > 0 && !o->get_lnames().empty()) given.push_back(o->get_lnames()[0]);
@@ -281,7 +281,7 @@ void add_command_commands(CLI::App& app, Context& ctx) {
             if (opts.module->count()) s.module = in.module;
             if (opts.timeout->count()) s.timeout = in.timeout;
             if (opts.trigger->count()) s.trigger = in.trigger;
-            if (opts.event_types->count()) s.event_types = groupb::split_list(*events);
+            if (opts.event_types->count()) s.event_types = checks::split_list(*events);
             if (opts.priority->count()) s.priority = in.priority;
             if (opts.mode->count()) s.mode = in.mode;
             if (opts.rate_limit->count()) s.rate_limit = in.rate_limit;
@@ -296,7 +296,7 @@ void add_command_commands(CLI::App& app, Context& ctx) {
                 "execution_mode = $15 where prefix = $1 and command = $2",
                 cmd.prefix, cmd.word, s.description, s.url, s.type, s.method, s.timeout,
                 s.rate_limit, s.module_type, s.module, s.version, s.trigger,
-                groupb::to_json_array(s.event_types).dump(), s.priority, s.mode);
+                checks::to_json_array(s.event_types).dump(), s.priority, s.mode);
             return load(tx, cmd);
           },
           nlohmann::json{{"changed", given}});
@@ -310,7 +310,7 @@ void add_command_commands(CLI::App& app, Context& ctx) {
     auto name = std::make_shared<std::string>();
     remove->add_option("name", *name, "the command, e.g. !so or #weather")->required();
     remove->callback([&ctx, name] {
-      auto cmd = groupb::parse_command_name("NAME", *name);
+      auto cmd = checks::parse_command_name("NAME", *name);
       auto row = ctx.write("command.remove", cmd.full(), [&](pqxx::work& tx) {
         auto row = load(tx, cmd);
         tx.exec_params("delete from commands where prefix = $1 and command = $2", cmd.prefix,

@@ -2,9 +2,9 @@
 #include <optional>
 #include <regex>
 
-#include "cligroupa_util.hpp"
 #include "error/error.hpp"
 #include "nouns.hpp"
+#include "users.hpp"
 
 namespace waddle::cli {
 namespace {

@@ -1,22 +1,21 @@
 // waddle coordination list | release ENTITY_ID_OR_ID | populate | stats.
 // The coordination table says which collector instance serves which channel; these commands let
 // an operator look at the claims, free a stuck one and seed rows from the `servers` table.
-#include "cligroupb_util.hpp"
+#include "checks.hpp"
 #include "error/error.hpp"
 #include "nouns.hpp"
+#include "users.hpp"
 
 namespace waddle::cli {
 namespace {
 
-using groupb::refuse;
+using checks::refuse;
 
 constexpr const char* kColumns =
     "id, entity_id, platform, server_id, channel_id, status, claimed_by, claimed_at, "
     "claim_expires, claim_expires < now() as claim_expired, is_live, live_since, viewer_count, "
     "last_activity, last_checkin, heartbeat_interval, error_count, priority, max_containers, "
     "created_at, updated_at";
-
-const char* const kPlatforms[] = {"twitch", "discord", "slack", "console"};
 
 }  // namespace
 
@@ -31,7 +30,7 @@ void add_coordination_commands(CLI::App& app, Context& ctx) {
     auto status = std::make_shared<std::string>();
     auto claimed_by = std::make_shared<std::string>();
     list->add_option("--platform", *platform, "only this platform")
-        ->check(CLI::IsMember({"twitch", "discord", "slack", "console"}));
+        ->check(CLI::IsMember(platform_names()));
     list->add_option("--status", *status, "only this status")
         ->check(CLI::IsMember({"available", "claimed", "live", "offline", "error"}));
     list->add_option("--claimed-by", *claimed_by, "only rows claimed by this collector instance");
@@ -60,9 +59,9 @@ void add_coordination_commands(CLI::App& app, Context& ctx) {
     release->callback([&ctx, target] {
       long long id = 0;
       if (target->find(':') != std::string::npos) {
-        groupb::require_entity_id("TARGET", *target);
+        checks::require_entity_id("TARGET", *target);
       } else {
-        id = groupb::parse_id("TARGET", *target);
+        id = checks::parse_id("TARGET", *target);
       }
       auto find = [&](pqxx::work& tx) {
         auto r = tx.exec_params(std::string("select ") + kColumns +
@@ -105,7 +104,7 @@ void add_coordination_commands(CLI::App& app, Context& ctx) {
         "populate", "add a coordination row for every active server that has none");
     auto platform = std::make_shared<std::string>();
     populate->add_option("--platform", *platform, "only servers of this platform")
-        ->check(CLI::IsMember({"twitch", "discord", "slack", "console"}));
+        ->check(CLI::IsMember(platform_names()));
     populate->callback([&ctx, platform] {
       auto result = ctx.write(
           "coordination.populate", platform->empty() ? "all" : *platform, [&](pqxx::work& tx) {
@@ -168,7 +167,7 @@ void add_coordination_commands(CLI::App& app, Context& ctx) {
       // Every platform appears, with zeros when it has no rows.
       nlohmann::json platforms = nlohmann::json::array();
       nlohmann::json total;
-      for (const char* p : kPlatforms) {
+      for (const auto& p : platform_names()) {
         nlohmann::json row{{"platform", p}, {"total", 0},   {"available", 0},
                            {"claimed", 0},  {"live", 0},    {"offline", 0},
                            {"error", 0},    {"is_live", 0}, {"expired_claims", 0}};

@@ -3,9 +3,9 @@
 #include <cctype>
 #include <optional>
 
-#include "cligroupa_util.hpp"
 #include "error/error.hpp"
 #include "nouns.hpp"
+#include "users.hpp"
 
 namespace waddle::cli {
 namespace {

@@ -1,8 +1,8 @@
 // waddle member list COMMUNITY [--role] | add COMMUNITY USER [--role] | set COMMUNITY USER --role
 //               | remove COMMUNITY USER
-#include "cligroupa_util.hpp"
 #include "error/error.hpp"
 #include "nouns.hpp"
+#include "users.hpp"
 
 namespace waddle::cli {
 namespace {

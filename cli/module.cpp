@@ -3,14 +3,14 @@
 // TARGET is a module name (every command with that module_name) or one command (`!so`).
 // A community's view of a command: the command's own row in command_permissions wins, then its
 // module's row, then the default: local (!) modules on, marketplace (#) modules off.
-#include "cligroupb_util.hpp"
+#include "checks.hpp"
 #include "error/error.hpp"
 #include "nouns.hpp"
 
 namespace waddle::cli {
 namespace {
 
-using groupb::refuse;
+using checks::refuse;
 
 // Every module and every command with its state in community $1; $2 = '' or one row's name.
 constexpr const char* kStateQuery = R"(
@@ -48,13 +48,13 @@ struct Target {
 
 Target resolve(pqxx::work& tx, const std::string& text) {
   if (!text.empty() && (text[0] == '!' || text[0] == '#')) {
-    auto cmd = groupb::parse_command_name("TARGET", text);
+    auto cmd = checks::parse_command_name("TARGET", text);
     auto r = tx.exec_params("select id from commands where prefix = $1 and command = $2",
                             cmd.prefix, cmd.word);
     if (r.empty()) throw Error(Errc::not_found, "command " + cmd.full() + " not found");
     return {cmd.full(), r[0][0].as<long long>()};
   }
-  if (!groupb::is_command_word(text)) {
+  if (!checks::is_command_word(text)) {
     refuse("TARGET: '" + text + "' is neither a module name nor a !/# command");
   }
   if (tx.exec_params("select 1 from commands where module_name = $1 limit 1", text).empty()) {
@@ -219,20 +219,20 @@ void add_module_commands(CLI::App& app, Context& ctx) {
     install->add_option("--timeout", *timeout, "seconds to wait for the module (1-300)")
         ->check(CLI::Range(1, 300));
     install->callback([&ctx, name, url, version, commands, type, description, timeout] {
-      if (!groupb::is_command_word(*name)) {
+      if (!checks::is_command_word(*name)) {
         refuse("NAME: '" + *name +
                "' is not a valid module name (lower-case letters, digits, '_' and '-', at most "
                "64)");
       }
-      groupb::require_http_url("--url", *url);
+      checks::require_http_url("--url", *url);
       if (version->empty() || version->find_first_of(" \t\n") != std::string::npos) {
         refuse("--version: must be a non-empty word, got '" + *version + "'");
       }
-      auto items = groupb::split_list(*commands);
+      auto items = checks::split_list(*commands);
       if (items.empty()) items.push_back("#" + *name);
-      std::vector<groupb::CommandName> cmds;
+      std::vector<checks::CommandName> cmds;
       for (const auto& item : items) {
-        auto cmd = groupb::parse_command_name("--command", item);
+        auto cmd = checks::parse_command_name("--command", item);
         if (cmd.prefix != "#") {
           refuse("--command: '" + item +
                  "': marketplace modules provide # commands (! is for local modules)");

@@ -3,7 +3,7 @@
 // and first 8 characters are stored, so a token is printed once, by create or rotate.
 #include <regex>
 
-#include "cligroupb_util.hpp"
+#include "checks.hpp"
 #include "crypto/hash.hpp"
 #include "crypto/random.hpp"
 #include "error/error.hpp"
@@ -12,7 +12,7 @@
 namespace waddle::cli {
 namespace {
 
-using groupb::refuse;
+using checks::refuse;
 
 constexpr const char* kColumns =
     "t.id, c.name as community, t.name, t.token_prefix as prefix, t.sources, t.created_by, "
@@ -32,7 +32,7 @@ void check_name(const std::string& name) {
 }
 
 std::string base_url(const std::string& given) {
-  groupb::require_http_url("--base-url", given);
+  checks::require_http_url("--base-url", given);
   std::string base = given;
   while (base.size() > 1 && base.back() == '/') base.pop_back();
   return base;
@@ -131,9 +131,9 @@ void add_overlay_commands(CLI::App& app, Context& ctx) {
     create->callback([&ctx, community, name, sources, base] {
       check_name(*name);
       auto base_url_text = base_url(*base);
-      auto list = groupb::split_list(*sources);
+      auto list = checks::split_list(*sources);
       if (list.empty()) list = {"chat", "media", "ticker", "general"};
-      groupb::require_each_in("--sources", list,
+      checks::require_each_in("--sources", list,
                               {"chat", "media", "ticker", "general", "form", "alerts"});
       auto t = generate();
       auto row = ctx.write(
@@ -157,7 +157,7 @@ void add_overlay_commands(CLI::App& app, Context& ctx) {
             tx.exec_params(
                 "insert into overlay_tokens (community_id, name, token_prefix, token_hash, "
                 "sources, created_by) values ($1, $2, $3, $4, $5::text[], $6)",
-                id, *name, t.prefix, t.hash, groupb::to_pg_array(list), Context::actor());
+                id, *name, t.prefix, t.hash, checks::to_pg_array(list), Context::actor());
             return row_to_json(current(tx, id, *name)[0]);
           },
           nlohmann::json{{"prefix", t.prefix}, {"sources", list}});
@@ -183,7 +183,7 @@ void add_overlay_commands(CLI::App& app, Context& ctx) {
     rotate->callback([&ctx, community, name, grace, base] {
       check_name(*name);
       auto base_url_text = base_url(*base);
-      auto grace_seconds = groupb::parse_duration("--grace", *grace);
+      auto grace_seconds = checks::parse_duration("--grace", *grace);
       auto t = generate();
       auto row = ctx.write(
           "overlay.token.rotate", *community + ":" + *name,

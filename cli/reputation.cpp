@@ -1,9 +1,9 @@
 // waddle reputation show COMMUNITY USER | top COMMUNITY [--limit] | history COMMUNITY USER
 // [--limit]
 //                   | adjust COMMUNITY USER POINTS --reason TEXT
-#include "cligroupa_util.hpp"
 #include "error/error.hpp"
 #include "nouns.hpp"
+#include "users.hpp"
 
 namespace waddle::cli {
 namespace {

@@ -3,14 +3,14 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "cligroupb_util.hpp"
+#include "checks.hpp"
 #include "error/error.hpp"
 #include "nouns.hpp"
 
 namespace waddle::cli {
 namespace {
 
-using groupb::refuse;
+using checks::refuse;
 
 constexpr const char* kColumns =
     "r.id, c.name as community, r.string as pattern, r.match_type, r.case_sensitive, r.action, "
@@ -103,7 +103,7 @@ void validate(pqxx::work& tx, long long community_id, const std::string& communi
   if (s.match == "regex") check_regex(s.pattern, s.case_sensitive);
   if (s.action == "command") {
     if (s.command.empty()) refuse("--command: required with --action command");
-    auto cmd = groupb::parse_command_name("--command", s.command);
+    auto cmd = checks::parse_command_name("--command", s.command);
     bool known = !tx.exec_params("select 1 from commands where prefix = $1 and command = $2",
                                  cmd.prefix, cmd.word)
                       .empty() ||
@@ -120,7 +120,7 @@ void validate(pqxx::work& tx, long long community_id, const std::string& communi
   }
   if (s.action == "webhook") {
     if (s.webhook.empty()) refuse("--webhook: required with --action webhook");
-    groupb::require_http_url("--webhook", s.webhook);
+    checks::require_http_url("--webhook", s.webhook);
   } else if (!s.webhook.empty()) {
     refuse("--webhook: only used with --action webhook");
   }
@@ -128,7 +128,7 @@ void validate(pqxx::work& tx, long long community_id, const std::string& communi
     refuse("--message: only used with --action warn or block");
   }
   for (const auto& e : s.entities) {
-    groupb::require_entity_id("--entity", e);
+    checks::require_entity_id("--entity", e);
     if (tx.exec_params("select 1 from entities where entity_id = $1 and community_id = $2", e,
                        community_id)
             .empty()) {
@@ -159,9 +159,9 @@ void store(pqxx::work& tx, long long id, const Spec& s) {
       "enabled_entity_ids = $12::jsonb where id = $1",
       id, s.pattern, s.match, s.case_sensitive, s.action, opt(s.action == "warn", s.message),
       opt(s.action == "block", s.message), opt(s.action == "command", s.command),
-      groupb::to_json_array(s.action == "command" ? s.parameters : std::vector<std::string>{})
+      checks::to_json_array(s.action == "command" ? s.parameters : std::vector<std::string>{})
           .dump(),
-      opt(s.action == "webhook", s.webhook), s.priority, groupb::to_json_array(s.entities).dump());
+      opt(s.action == "webhook", s.webhook), s.priority, checks::to_json_array(s.entities).dump());
 }
 
 void add_toggle(CLI::App* noun, Context& ctx, const char* verb, bool active) {
@@ -170,7 +170,7 @@ void add_toggle(CLI::App* noun, Context& ctx, const char* verb, bool active) {
   auto id = std::make_shared<std::string>();
   sub->add_option("id", *id, "rule id (see rule list)")->required();
   sub->callback([&ctx, id, active, verb] {
-    auto rule = groupb::parse_id("ID", *id);
+    auto rule = checks::parse_id("ID", *id);
     auto row = ctx.write(std::string("rule.") + verb, "rule:" + *id, [&](pqxx::work& tx) {
       load(tx, rule);
       tx.exec_params("update string_rules set is_active = $2 where id = $1", rule, active);
@@ -213,7 +213,7 @@ void add_rule_commands(CLI::App& app, Context& ctx) {
     auto id = std::make_shared<std::string>();
     show->add_option("id", *id, "rule id (see rule list)")->required();
     show->callback([&ctx, id] {
-      auto rule = groupb::parse_id("ID", *id);
+      auto rule = checks::parse_id("ID", *id);
       auto row = ctx.read([&](pqxx::work& tx) { return load(tx, rule); });
       print_object(ctx.out(), ctx.format(), row);
     });
@@ -231,7 +231,7 @@ void add_rule_commands(CLI::App& app, Context& ctx) {
     opts.action->required();
     add->callback([&ctx, community, spec] {
       Spec s = *spec;
-      s.entities = groupb::split_list(s.entities);
+      s.entities = checks::split_list(s.entities);
       if (s.match == "regex") check_regex(s.pattern, s.case_sensitive);
       auto row = ctx.write(
           "rule.add", *community,
@@ -260,7 +260,7 @@ void add_rule_commands(CLI::App& app, Context& ctx) {
     auto* pattern_opt = set->add_option("--pattern", spec->pattern, "new text or regex");
     auto opts = add_spec_options(set, spec, true);
     set->callback([&ctx, set, id, spec, pattern_opt, opts] {
-      auto rule = groupb::parse_id("ID", *id);
+      auto rule = checks::parse_id("ID", *id);
       std::vector<std::string> given;
       for (const auto* o : set->get_options()) {
         if (o->count() > 0 && !o->get_lnames().empty() && o->get_lnames()[0] != "help") {
@@ -303,7 +303,7 @@ void add_rule_commands(CLI::App& app, Context& ctx) {
             if (opts.parameters->count()) s.parameters = in.parameters;
             if (opts.webhook->count()) s.webhook = in.webhook;
             if (opts.priority->count()) s.priority = in.priority;
-            if (opts.entities->count()) s.entities = groupb::split_list(in.entities);
+            if (opts.entities->count()) s.entities = checks::split_list(in.entities);
             auto community_id =
                 tx.exec_params1("select community_id from string_rules where id = $1", rule)[0]
                     .as<long long>();
@@ -321,7 +321,7 @@ void add_rule_commands(CLI::App& app, Context& ctx) {
     auto id = std::make_shared<std::string>();
     remove->add_option("id", *id, "rule id (see rule list)")->required();
     remove->callback([&ctx, id] {
-      auto rule = groupb::parse_id("ID", *id);
+      auto rule = checks::parse_id("ID", *id);
       auto row = ctx.write("rule.remove", "rule:" + *id, [&](pqxx::work& tx) {
         auto row = load(tx, rule);
         tx.exec_params("delete from string_rules where id = $1", rule);

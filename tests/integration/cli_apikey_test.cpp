@@ -1,10 +1,10 @@
 // `waddle apikey …` and `waddle overlay …` against a fresh migrated database.
 #include <regex>
 
-#include "cli_groupb_support.hpp"
 #include "crypto/hash.hpp"
+#include "support/cli_checks.hpp"
 
-using namespace groupb_test;
+using namespace waddle::test;
 
 namespace {
 

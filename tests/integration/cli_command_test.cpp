@@ -1,7 +1,7 @@
 // `waddle command …` and `waddle module …` against a fresh migrated database.
-#include "cli_groupb_support.hpp"
+#include "support/cli_checks.hpp"
 
-using namespace groupb_test;
+using namespace waddle::test;
 
 TEST_CASE("command add, list, show, set, enable/disable, remove") {
   FreshDatabase db(true);

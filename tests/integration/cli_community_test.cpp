@@ -3,29 +3,12 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
-#include "support/cli.hpp"
+#include "support/cli_checks.hpp"
 
+using waddle::test::check_refused;
 using waddle::test::FreshDatabase;
 using waddle::test::run_waddle;
-
-namespace {
-
-long long count(const FreshDatabase& db, const std::string& sql) {
-  pqxx::connection conn(db.url());
-  pqxx::work tx(conn);
-  return tx.exec1(sql)[0].as<long long>();
-}
-
-// A refused command: exit `status`, one line on stderr starting "waddle: " and containing `what`.
-void check_refused(const waddle::test::ProcessResult& r, int status, const std::string& what) {
-  CHECK(r.status == status);
-  CHECK(r.err.rfind("waddle: ", 0) == 0);
-  CHECK(r.err.find(what) != std::string::npos);
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-  CHECK(r.out.empty());
-}
-
-}  // namespace
+using waddle::test::scalar;
 
 TEST_CASE("community add, list, show, set and remove") {
   FreshDatabase db(true);
@@ -71,18 +54,18 @@ TEST_CASE("community add, list, show, set and remove") {
   auto remove = run_waddle(db, {"community", "remove", "demo"});
   CHECK(remove.status == 0);
   CHECK(remove.out == "removed community demo\n");
-  CHECK(count(db, "select count(*) from communities where name = 'demo'") == 0);
+  CHECK(scalar(db, "select count(*) from communities where name = 'demo'") == 0);
 
-  auto audit = count(db,
-                     "select count(*) from admin_audit_log where action in ('community.add', "
-                     "'community.set', 'community.remove') and target = 'demo' and actor <> ''");
+  auto audit = scalar(db,
+                      "select count(*) from admin_audit_log where action in ('community.add', "
+                      "'community.set', 'community.remove') and target = 'demo' and actor <> ''");
   CHECK(audit == 3);
 }
 
 TEST_CASE("community refusals write nothing") {
   FreshDatabase db(true);
   REQUIRE(run_waddle(db, {"community", "add", "demo"}).status == 0);
-  auto audit_before = count(db, "select count(*) from admin_audit_log");
+  auto audit_before = scalar(db, "select count(*) from admin_audit_log");
 
   check_refused(run_waddle(db, {"community", "add", "Bad Name"}), 2, "NAME: 'Bad Name'");
   check_refused(run_waddle(db, {"community", "add", "demo"}), 2, "community 'demo' already exists");
@@ -96,17 +79,17 @@ TEST_CASE("community refusals write nothing") {
   // Entities keep a community alive unless --force.
   REQUIRE(run_waddle(db, {"entity", "add", "twitch:channel:demo", "--community", "demo"}).status ==
           0);
-  auto audit_with_entity = count(db, "select count(*) from admin_audit_log");
+  auto audit_with_entity = scalar(db, "select count(*) from admin_audit_log");
   CHECK(audit_with_entity == audit_before + 1);
   check_refused(run_waddle(db, {"community", "remove", "demo"}), 2, "--force");
-  CHECK(count(db, "select count(*) from communities") == 2);
-  CHECK(count(db, "select count(*) from admin_audit_log") == audit_with_entity);
-  CHECK(count(db, "select count(*) from communities where is_global and is_active") == 1);
+  CHECK(scalar(db, "select count(*) from communities") == 2);
+  CHECK(scalar(db, "select count(*) from admin_audit_log") == audit_with_entity);
+  CHECK(scalar(db, "select count(*) from communities where is_global and is_active") == 1);
 
   auto forced = run_waddle(db, {"community", "remove", "demo", "--force"});
   CHECK(forced.status == 0);
-  CHECK(count(db, "select count(*) from entities") == 0);
-  CHECK(count(db, "select count(*) from communities") == 1);
+  CHECK(scalar(db, "select count(*) from entities") == 0);
+  CHECK(scalar(db, "select count(*) from communities") == 1);
 }
 
 TEST_CASE("entity add, list, show, set and remove") {
@@ -151,15 +134,15 @@ TEST_CASE("entity add, list, show, set and remove") {
   CHECK(changed["owner"].is_null());
 
   CHECK(run_waddle(db, {"entity", "remove", "discord:1234:5678"}).status == 0);
-  CHECK(count(db, "select count(*) from entities") == 1);
-  CHECK(count(db, "select count(*) from admin_audit_log where action like 'entity.%'") == 4);
+  CHECK(scalar(db, "select count(*) from entities") == 1);
+  CHECK(scalar(db, "select count(*) from admin_audit_log where action like 'entity.%'") == 4);
 }
 
 TEST_CASE("entity refusals name the problem and write nothing") {
   FreshDatabase db(true);
   REQUIRE(run_waddle(db, {"community", "add", "demo"}).status == 0);
   REQUIRE(run_waddle(db, {"entity", "add", "slack:T1:C1", "--community", "demo"}).status == 0);
-  auto audit = count(db, "select count(*) from admin_audit_log");
+  auto audit = scalar(db, "select count(*) from admin_audit_log");
 
   check_refused(run_waddle(db, {"entity", "add", "irc:server:chan", "--community", "demo"}), 2,
                 "unknown platform 'irc'");
@@ -182,9 +165,9 @@ TEST_CASE("entity refusals name the problem and write nothing") {
                 "not found");
   check_refused(run_waddle(db, {"entity", "remove", "slack:T1:C9"}), 3, "not found");
 
-  CHECK(count(db, "select count(*) from entities") == 1);
-  CHECK(count(db, "select count(*) from entities where is_active") == 1);
-  CHECK(count(db, "select count(*) from admin_audit_log") == audit);
+  CHECK(scalar(db, "select count(*) from entities") == 1);
+  CHECK(scalar(db, "select count(*) from entities where is_active") == 1);
+  CHECK(scalar(db, "select count(*) from admin_audit_log") == audit);
 }
 
 TEST_CASE("every community and entity verb documents itself") {

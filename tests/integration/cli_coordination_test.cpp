@@ -1,7 +1,7 @@
 // `waddle coordination …` against a fresh migrated database.
-#include "cli_groupb_support.hpp"
+#include "support/cli_checks.hpp"
 
-using namespace groupb_test;
+using namespace waddle::test;
 
 TEST_CASE("coordination populate, list, release, stats") {
   FreshDatabase db(true);

@@ -3,28 +3,12 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
-#include "support/cli.hpp"
+#include "support/cli_checks.hpp"
 
+using waddle::test::check_refused;
 using waddle::test::FreshDatabase;
 using waddle::test::run_waddle;
-
-namespace {
-
-long long count(const FreshDatabase& db, const std::string& sql) {
-  pqxx::connection conn(db.url());
-  pqxx::work tx(conn);
-  return tx.exec1(sql)[0].as<long long>();
-}
-
-void check_refused(const waddle::test::ProcessResult& r, int status, const std::string& what) {
-  CHECK(r.status == status);
-  CHECK(r.err.rfind("waddle: ", 0) == 0);
-  CHECK(r.err.find(what) != std::string::npos);
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-  CHECK(r.out.empty());
-}
-
-}  // namespace
+using waddle::test::scalar;
 
 TEST_CASE("label add, list, assign, show, unassign and remove") {
   FreshDatabase db(true);
@@ -77,14 +61,14 @@ TEST_CASE("label add, list, assign, show, unassign and remove") {
 
   auto unassign = run_waddle(db, {"label", "unassign", "demo", "VIP", "discord:bob"});
   CHECK(unassign.status == 0);
-  CHECK(count(db, "select count(*) from label_assignments") == 2);
+  CHECK(scalar(db, "select count(*) from label_assignments") == 2);
 
   auto remove = run_waddle(db, {"label", "remove", "demo", "vip"});
   CHECK(remove.status == 0);
   CHECK(remove.out == "removed label VIP from demo\n");
-  CHECK(count(db, "select count(*) from labels") == 1);
-  CHECK(count(db, "select count(*) from label_assignments") == 1);
-  CHECK(count(db, "select count(*) from admin_audit_log where action like 'label.%'") == 7);
+  CHECK(scalar(db, "select count(*) from labels") == 1);
+  CHECK(scalar(db, "select count(*) from label_assignments") == 1);
+  CHECK(scalar(db, "select count(*) from admin_audit_log where action like 'label.%'") == 7);
 }
 
 TEST_CASE("a sixth label in a community or on a user is refused and nothing is written") {
@@ -95,13 +79,13 @@ TEST_CASE("a sixth label in a community or on a user is refused and nothing is w
     REQUIRE(run_waddle(db, {"label", "add", "demo", name}).status == 0);
     REQUIRE(run_waddle(db, {"label", "assign", "demo", name, "twitch:alice"}).status == 0);
   }
-  auto audit = count(db, "select count(*) from admin_audit_log");
+  auto audit = scalar(db, "select count(*) from admin_audit_log");
 
   check_refused(run_waddle(db, {"label", "add", "demo", "l6"}), 2,
                 "community demo already has 5 labels, the limit");
-  CHECK(count(db, "select count(*) from labels") == 5);
+  CHECK(scalar(db, "select count(*) from labels") == 5);
 
-  CHECK(count(db, "select count(*) from admin_audit_log") == audit);
+  CHECK(scalar(db, "select count(*) from admin_audit_log") == audit);
 
   // With 5 labels per community a user can never reach 6 through the CLI; lift the community
   // limit for one row (as a later migration raising it would) to reach the per-user limit.
@@ -115,12 +99,12 @@ TEST_CASE("a sixth label in a community or on a user is refused and nothing is w
     tx.exec("alter table labels enable trigger labels_limit");
     tx.commit();
   }
-  auto assignments = count(db, "select count(*) from label_assignments");
+  auto assignments = scalar(db, "select count(*) from label_assignments");
   REQUIRE(assignments == 5);
   check_refused(run_waddle(db, {"label", "assign", "demo", "l6", "twitch:alice"}), 2,
                 "user 'twitch:alice' already has 5 labels in demo, the limit");
-  CHECK(count(db, "select count(*) from label_assignments") == assignments);
-  CHECK(count(db, "select count(*) from admin_audit_log") == audit);
+  CHECK(scalar(db, "select count(*) from label_assignments") == assignments);
+  CHECK(scalar(db, "select count(*) from admin_audit_log") == audit);
 }
 
 TEST_CASE("label refusals name the problem and write nothing") {
@@ -128,8 +112,8 @@ TEST_CASE("label refusals name the problem and write nothing") {
   REQUIRE(run_waddle(db, {"community", "add", "demo"}).status == 0);
   REQUIRE(run_waddle(db, {"label", "add", "demo", "vip"}).status == 0);
   REQUIRE(run_waddle(db, {"label", "assign", "demo", "vip", "twitch:alice"}).status == 0);
-  auto audit = count(db, "select count(*) from admin_audit_log");
-  auto users = count(db, "select count(*) from users");
+  auto audit = scalar(db, "select count(*) from admin_audit_log");
+  auto users = scalar(db, "select count(*) from users");
 
   check_refused(run_waddle(db, {"label", "add", "demo", "new", "--color", "red"}), 2,
                 "--color: expected #rrggbb, got 'red'");
@@ -147,8 +131,8 @@ TEST_CASE("label refusals name the problem and write nothing") {
   check_refused(run_waddle(db, {"label", "show", "demo", "gold"}), 3, "not found");
   check_refused(run_waddle(db, {"label", "remove", "demo", "gold"}), 3, "not found");
 
-  CHECK(count(db, "select count(*) from labels") == 1);
-  CHECK(count(db, "select count(*) from label_assignments") == 1);
-  CHECK(count(db, "select count(*) from users") == users);
-  CHECK(count(db, "select count(*) from admin_audit_log") == audit);
+  CHECK(scalar(db, "select count(*) from labels") == 1);
+  CHECK(scalar(db, "select count(*) from label_assignments") == 1);
+  CHECK(scalar(db, "select count(*) from users") == users);
+  CHECK(scalar(db, "select count(*) from admin_audit_log") == audit);
 }

@@ -3,28 +3,12 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
-#include "support/cli.hpp"
+#include "support/cli_checks.hpp"
 
+using waddle::test::check_refused;
 using waddle::test::FreshDatabase;
 using waddle::test::run_waddle;
-
-namespace {
-
-long long count(const FreshDatabase& db, const std::string& sql) {
-  pqxx::connection conn(db.url());
-  pqxx::work tx(conn);
-  return tx.exec1(sql)[0].as<long long>();
-}
-
-void check_refused(const waddle::test::ProcessResult& r, int status, const std::string& what) {
-  CHECK(r.status == status);
-  CHECK(r.err.rfind("waddle: ", 0) == 0);
-  CHECK(r.err.find(what) != std::string::npos);
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-  CHECK(r.out.empty());
-}
-
-}  // namespace
+using waddle::test::scalar;
 
 TEST_CASE("member add creates the user, list/set/remove manage the role") {
   FreshDatabase db(true);
@@ -41,12 +25,12 @@ TEST_CASE("member add creates the user, list/set/remove manage the role") {
   CHECK(row["user_created"] == true);
   auto alice = row["user_id"].get<long long>();
   // The new user has its identity (id = username) and is in the global community too.
-  CHECK(count(db,
-              "select count(*) from platform_identities where platform = 'twitch' and "
-              "platform_user_id = 'Alice' and username = 'Alice'") == 1);
-  CHECK(count(db,
-              "select count(*) from community_members m join communities c on c.id = "
-              "m.community_id where c.is_global") == 1);
+  CHECK(scalar(db,
+               "select count(*) from platform_identities where platform = 'twitch' and "
+               "platform_user_id = 'Alice' and username = 'Alice'") == 1);
+  CHECK(scalar(db,
+               "select count(*) from community_members m join communities c on c.id = "
+               "m.community_id where c.is_global") == 1);
 
   // A second add resolves the same user case-insensitively, by name or by #id.
   auto bob = run_waddle(db, {"-q", "member", "add", "demo", "discord:bob"});
@@ -75,18 +59,18 @@ TEST_CASE("member add creates the user, list/set/remove manage the role") {
   auto remove = run_waddle(db, {"member", "remove", "demo", "discord:bob"});
   CHECK(remove.status == 0);
   CHECK(remove.out == "removed discord:bob from demo\n");
-  CHECK(count(db,
-              "select count(*) from community_members m join communities c on c.id = "
-              "m.community_id where c.name = 'demo'") == 1);
-  CHECK(count(db, "select count(*) from admin_audit_log where action like 'member.%'") == 5);
+  CHECK(scalar(db,
+               "select count(*) from community_members m join communities c on c.id = "
+               "m.community_id where c.name = 'demo'") == 1);
+  CHECK(scalar(db, "select count(*) from admin_audit_log where action like 'member.%'") == 5);
 }
 
 TEST_CASE("member refusals: global members stay, bad users and roles, nothing written") {
   FreshDatabase db(true);
   REQUIRE(run_waddle(db, {"community", "add", "demo"}).status == 0);
   REQUIRE(run_waddle(db, {"member", "add", "demo", "twitch:alice"}).status == 0);
-  auto audit = count(db, "select count(*) from admin_audit_log");
-  auto members = count(db, "select count(*) from community_members");
+  auto audit = scalar(db, "select count(*) from admin_audit_log");
+  auto members = scalar(db, "select count(*) from community_members");
 
   check_refused(run_waddle(db, {"member", "remove", "waddlebot-global", "twitch:alice"}), 2,
                 "members of waddlebot-global can never be removed");
@@ -104,9 +88,9 @@ TEST_CASE("member refusals: global members stay, bad users and roles, nothing wr
   check_refused(run_waddle(db, {"member", "set", "demo", "twitch:alice"}), 2, "--role");
   check_refused(run_waddle(db, {"member", "remove", "demo", "twitch:nobody"}), 3, "not found");
 
-  CHECK(count(db, "select count(*) from admin_audit_log") == audit);
-  CHECK(count(db, "select count(*) from community_members") == members);
-  CHECK(count(db, "select count(*) from users") == 1);
+  CHECK(scalar(db, "select count(*) from admin_audit_log") == audit);
+  CHECK(scalar(db, "select count(*) from community_members") == members);
+  CHECK(scalar(db, "select count(*) from users") == 1);
 }
 
 TEST_CASE("identity link, list and unlink") {
@@ -141,15 +125,15 @@ TEST_CASE("identity link, list and unlink") {
   auto unlink = run_waddle(db, {"identity", "unlink", "discord", "8675309"});
   CHECK(unlink.status == 0);
   CHECK(unlink.out == "unlinked discord:8675309 from user #" + std::to_string(user_id) + "\n");
-  CHECK(count(db, "select count(*) from platform_identities") == 1);
-  CHECK(count(db, "select count(*) from admin_audit_log where action like 'identity.%'") == 2);
+  CHECK(scalar(db, "select count(*) from platform_identities") == 1);
+  CHECK(scalar(db, "select count(*) from admin_audit_log where action like 'identity.%'") == 2);
 }
 
 TEST_CASE("identity refusals write nothing") {
   FreshDatabase db(true);
   REQUIRE(run_waddle(db, {"member", "add", "waddlebot-global", "twitch:alice"}).status == 0);
   REQUIRE(run_waddle(db, {"member", "add", "waddlebot-global", "twitch:bob"}).status == 0);
-  auto audit = count(db, "select count(*) from admin_audit_log");
+  auto audit = scalar(db, "select count(*) from admin_audit_log");
 
   check_refused(run_waddle(db, {"identity", "link", "twitch:nobody", "discord", "1"}), 3,
                 "user 'twitch:nobody' not found");
@@ -161,6 +145,6 @@ TEST_CASE("identity refusals write nothing") {
   check_refused(run_waddle(db, {"identity", "unlink", "discord", "42"}), 3, "not found");
   check_refused(run_waddle(db, {"identity", "list", "bogus"}), 2, "malformed user");
 
-  CHECK(count(db, "select count(*) from platform_identities") == 2);
-  CHECK(count(db, "select count(*) from admin_audit_log") == audit);
+  CHECK(scalar(db, "select count(*) from platform_identities") == 2);
+  CHECK(scalar(db, "select count(*) from admin_audit_log") == audit);
 }

@@ -3,28 +3,12 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
-#include "support/cli.hpp"
+#include "support/cli_checks.hpp"
 
+using waddle::test::check_refused;
 using waddle::test::FreshDatabase;
 using waddle::test::run_waddle;
-
-namespace {
-
-long long count(const FreshDatabase& db, const std::string& sql) {
-  pqxx::connection conn(db.url());
-  pqxx::work tx(conn);
-  return tx.exec1(sql)[0].as<long long>();
-}
-
-void check_refused(const waddle::test::ProcessResult& r, int status, const std::string& what) {
-  CHECK(r.status == status);
-  CHECK(r.err.rfind("waddle: ", 0) == 0);
-  CHECK(r.err.find(what) != std::string::npos);
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-  CHECK(r.out.empty());
-}
-
-}  // namespace
+using waddle::test::scalar;
 
 TEST_CASE("reputation adjust writes the ledger, show, top and history read it") {
   FreshDatabase db(true);
@@ -87,8 +71,8 @@ TEST_CASE("reputation adjust writes the ledger, show, top and history read it") 
                                   .out)
             .size() == 1);
 
-  CHECK(count(db, "select count(*) from reputation_events") == 4);
-  CHECK(count(db, "select count(*) from admin_audit_log where action = 'reputation.adjust'") == 4);
+  CHECK(scalar(db, "select count(*) from reputation_events") == 4);
+  CHECK(scalar(db, "select count(*) from admin_audit_log where action = 'reputation.adjust'") == 4);
 }
 
 TEST_CASE("reputation refusals write nothing") {
@@ -96,7 +80,7 @@ TEST_CASE("reputation refusals write nothing") {
   REQUIRE(run_waddle(db, {"community", "add", "demo"}).status == 0);
   REQUIRE(run_waddle(db, {"reputation", "adjust", "demo", "twitch:alice", "5", "--reason", "ok"})
               .status == 0);
-  auto audit = count(db, "select count(*) from admin_audit_log");
+  auto audit = scalar(db, "select count(*) from admin_audit_log");
 
   check_refused(run_waddle(db, {"reputation", "adjust", "demo", "twitch:alice", "5"}), 2,
                 "--reason");
@@ -122,9 +106,9 @@ TEST_CASE("reputation refusals write nothing") {
   check_refused(run_waddle(db, {"reputation", "show", "demo", "twitch:nobody"}), 3,
                 "user 'twitch:nobody' not found");
 
-  CHECK(count(db, "select count(*) from reputation_events") == 1);
-  CHECK(count(db, "select count(*) from users") == 1);
-  CHECK(count(db, "select count(*) from admin_audit_log") == audit);
+  CHECK(scalar(db, "select count(*) from reputation_events") == 1);
+  CHECK(scalar(db, "select count(*) from users") == 1);
+  CHECK(scalar(db, "select count(*) from admin_audit_log") == audit);
 }
 
 TEST_CASE("audit recent lists admin actions newest first, filtered") {
@@ -182,5 +166,5 @@ TEST_CASE("audit recent lists admin actions newest first, filtered") {
                 "not a valid date");
   check_refused(run_waddle(db, {"audit", "recent", "--limit", "0"}), 2, "--limit");
   // Reading the log writes nothing to it.
-  CHECK(count(db, "select count(*) from admin_audit_log") == 4);
+  CHECK(scalar(db, "select count(*) from admin_audit_log") == 4);
 }

@@ -1,7 +1,7 @@
 // `waddle rule …` and `waddle alias …` against a fresh migrated database.
-#include "cli_groupb_support.hpp"
+#include "support/cli_checks.hpp"
 
-using namespace groupb_test;
+using namespace waddle::test;
 
 namespace {
 

@@ -1,11 +1,11 @@
-#include "cligroupb_util.hpp"
+#include "checks.hpp"
 
 #include <algorithm>
 #include <regex>
 
 #include "error/error.hpp"
 
-namespace waddle::cli::groupb {
+namespace waddle::cli::checks {
 
 void refuse(const std::string& message) {
   throw Error(Errc::invalid_argument, message);
@@ -140,4 +140,4 @@ std::string to_pg_array(const std::vector<std::string>& items) {
   return out + "}";
 }
 
-}  // namespace waddle::cli::groupb
+}  // namespace waddle::cli::checks

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace waddle::cli::groupb {
+namespace waddle::cli::checks {
 
 // The shape the schema's http_url domain accepts: http:// or https://, a host, no whitespace.
 bool is_http_url(std::string_view url);
@@ -60,4 +60,4 @@ std::string to_pg_array(const std::vector<std::string>& items);
 // Throws Error(invalid_argument, message).
 [[noreturn]] void refuse(const std::string& message);
 
-}  // namespace waddle::cli::groupb
+}  // namespace waddle::cli::checks

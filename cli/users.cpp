@@ -1,15 +1,16 @@
-#include "cligroupa_util.hpp"
+#include "users.hpp"
 
 #include <algorithm>
 #include <cctype>
 
 #include "context.hpp"
 #include "error/error.hpp"
+#include "model/event.hpp"
 
 namespace waddle::cli {
 
 const std::vector<std::string>& platform_names() {
-  static const std::vector<std::string> names{"twitch", "discord", "slack", "console"};
+  static const std::vector<std::string> names(model::kPlatforms.begin(), model::kPlatforms.end());
   return names;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
-// Shared by the cli_command/rule/apikey/coordination tests: direct SQL on a test database and a
-// fingerprint of tables, to prove that a refused command wrote nothing.
+// Checks shared by the CLI tests: direct SQL on a test database, a fingerprint of tables to prove
+// that a refused command wrote nothing, and the shape of a refusal (exit code, one stderr line).
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -12,11 +12,7 @@
 
 #include "support/cli.hpp"
 
-namespace groupb_test {
-
-using waddle::test::FreshDatabase;
-using waddle::test::ProcessResult;
-using waddle::test::run_waddle;
+namespace waddle::test {
 
 inline pqxx::result sql(const FreshDatabase& db, const std::string& query) {
   pqxx::connection conn(db.url());
@@ -66,10 +62,20 @@ inline void refused(const FreshDatabase& db, const std::vector<std::string>& arg
   CHECK(fingerprint(db, tables) == before);
 }
 
+// A refused command: exit `status`, one line on stderr starting "waddle: " and containing `what`,
+// nothing on stdout.
+inline void check_refused(const ProcessResult& r, int status, const std::string& what) {
+  CHECK(r.status == status);
+  CHECK(r.err.rfind("waddle: ", 0) == 0);
+  CHECK(r.err.find(what) != std::string::npos);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(r.out.empty());
+}
+
 inline nlohmann::json json_of(const ProcessResult& r) {
   INFO("stdout: " << r.out << "\nstderr: " << r.err);
   REQUIRE(r.status == 0);
   return nlohmann::json::parse(r.out);
 }
 
-}  // namespace groupb_test
+}  // namespace waddle::test
