@@ -13,6 +13,7 @@
 #include "ratelimit/keys.hpp"
 #include "ratelimit/redis_limiter.hpp"
 #include "redis/client.hpp"
+#include "support/async.hpp"
 #include "support/cluster.hpp"
 
 // Never co_await inside CHECK/REQUIRE (GCC 12 evaluates the expression twice there).
@@ -28,6 +29,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using waddle::test::error_of;
+using waddle::test::run_bounded;
+using waddle::test::sleep_for;
+
 // Keys of this process and test only: the redis-server is shared with other tests.
 std::string key(const std::string& name) {
   static const std::string run =
@@ -42,30 +47,6 @@ waddle::redis::Options options() {
   o.reconnect_max = 200ms;
   o.command_timeout = 3000ms;
   return o;
-}
-
-void run_bounded(asio::io_context& ioc, awaitable<void> task) {
-  struct Outcome {
-    bool done = false;
-    std::exception_ptr error;
-  };
-  auto outcome = std::make_shared<Outcome>();
-  auto on_done = [outcome, &ioc](std::exception_ptr e) {
-    outcome->done = true;
-    outcome->error = e;
-    ioc.stop();
-  };
-  asio::co_spawn(ioc, std::move(task), on_done);
-  ioc.restart();
-  ioc.run_for(60s);
-  REQUIRE(outcome->done);
-  if (outcome->error) std::rethrow_exception(outcome->error);
-}
-
-awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  timer.expires_after(d);
-  co_await timer.async_wait(asio::use_awaitable);
 }
 
 awaitable<Decision> one(Limiter& limiter, std::string k, Window w) {

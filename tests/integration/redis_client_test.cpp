@@ -15,6 +15,7 @@
 #include "error/error.hpp"
 #include "redis/client.hpp"
 #include "redis/subscriber.hpp"
+#include "support/async.hpp"
 #include "support/cluster.hpp"
 
 // Never co_await inside CHECK/REQUIRE: Catch2's macros mention the expression twice and GCC 12
@@ -37,42 +38,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using waddle::test::error_of;
+using waddle::test::run_bounded;
+using waddle::test::sleep_for;
+
 // Keys of this process only: the redis-server is shared with other tests.
 std::string key(const std::string& name) {
   return "waddle:test:redis:" + std::to_string(::getpid()) + ":" + name;
-}
-
-void run_bounded(asio::io_context& ioc, awaitable<void> task) {
-  struct Outcome {
-    bool done = false;
-    std::exception_ptr error;
-  };
-  auto outcome = std::make_shared<Outcome>();
-  asio::co_spawn(ioc, std::move(task), [outcome, &ioc](std::exception_ptr e) {
-    outcome->done = true;
-    outcome->error = e;
-    ioc.stop();
-  });
-  ioc.restart();
-  ioc.run_for(60s);
-  REQUIRE(outcome->done);
-  if (outcome->error) std::rethrow_exception(outcome->error);
-}
-
-template <typename T>
-awaitable<std::optional<Error>> error_of(awaitable<T> op) {
-  try {
-    co_await std::move(op);
-  } catch (const Error& e) {
-    co_return e;
-  }
-  co_return std::nullopt;
-}
-
-awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  timer.expires_after(d);
-  co_await timer.async_wait(use_awaitable);
 }
 
 // The socket path from the cluster's env file (WADDLE_REDIS_SOCKET).

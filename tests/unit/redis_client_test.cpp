@@ -13,6 +13,7 @@
 
 #include "error/error.hpp"
 #include "redis/client.hpp"
+#include "support/async.hpp"
 
 namespace asio = boost::asio;
 using asio::awaitable;
@@ -26,40 +27,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Runs `task` on `ioc` for at most 20 s; rethrows what it threw.
+using waddle::test::error_of;
+// Unit tests stay within 20 s.
 void run_bounded(asio::io_context& ioc, awaitable<void> task) {
-  struct Outcome {
-    bool done = false;
-    std::exception_ptr error;
-  };
-  auto outcome = std::make_shared<Outcome>();
-  asio::co_spawn(ioc, std::move(task), [outcome, &ioc](std::exception_ptr e) {
-    outcome->done = true;
-    outcome->error = e;
-    ioc.stop();
-  });
-  ioc.restart();
-  ioc.run_for(20s);
-  REQUIRE(outcome->done);
-  if (outcome->error) std::rethrow_exception(outcome->error);
+  waddle::test::run_bounded(ioc, std::move(task), std::chrono::seconds(20));
 }
-
-// Awaits `op`, which must throw waddle::Error; returns it.
-template <typename T>
-awaitable<std::optional<Error>> error_of(awaitable<T> op) {
-  try {
-    co_await std::move(op);
-  } catch (const Error& e) {
-    co_return e;
-  }
-  co_return std::nullopt;
-}
-
-awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  timer.expires_after(d);
-  co_await timer.async_wait(use_awaitable);
-}
+using waddle::test::sleep_for;
 
 // A fake Redis: answers whatever arrives with `answer` (nothing when empty), once per read.
 class FakeServer {
