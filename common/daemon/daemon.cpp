@@ -149,15 +149,18 @@ class Runner {
         spdlog::error("stopping the service failed: {}", e.what());
         exit_code_ = kExitFailure;
       }
-      std::promise<void> cleaned;
-      boost::asio::post(io_, [this, &cleaned] {
+      // Shared: when the loop is stuck past the deadline the posted cleanup may never run, or
+      // run after this thread gave up waiting.
+      auto cleaned = std::make_shared<std::promise<void>>();
+      auto done = cleaned->get_future();
+      boost::asio::post(io_, [this, cleaned] {
         watchdog_.stop();
         signals_.cancel();
         ctl_->stop();
         work_.reset();
-        cleaned.set_value();
+        cleaned->set_value();
       });
-      cleaned.get_future().wait_until(deadline + std::chrono::seconds(1));
+      done.wait_until(deadline + std::chrono::seconds(1));
       // The loop ends by itself once nothing is left; what still waits at the deadline (a
       // stuck connection, a timer) is abandoned.
       while (!io_.stopped() && std::chrono::steady_clock::now() < deadline) {
