@@ -394,7 +394,7 @@ class Loader {
     auto sections = schema_->sections();
     std::map<std::string, int, std::less<>> seen;
     for (auto it = root.begin(); it != root.end(); ++it) {
-      const auto& key = it->first;
+      const YAML::Node key = it->first;  // a copy: it-> yields a temporary proxy
       int line = line_of(key);
       if (!key.IsScalar()) {
         error("", line, "section names must be plain words, got " + node_kind(key));
@@ -430,7 +430,7 @@ class Loader {
     }
     std::map<std::string, int, std::less<>> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const auto& key = it->first;
+      const YAML::Node key = it->first;  // a copy: it-> yields a temporary proxy
       int line = line_of(key);
       if (!key.IsScalar()) {
         error(section, line, "key names must be plain words, got " + node_kind(key));
