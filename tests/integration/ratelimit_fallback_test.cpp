@@ -11,6 +11,7 @@
 #include "error/error.hpp"
 #include "ratelimit/fallback_limiter.hpp"
 #include "ratelimit/keys.hpp"
+#include "ratelimit_support.hpp"
 #include "redis/client.hpp"
 #include "support/async.hpp"
 #include "support/cluster.hpp"
@@ -31,26 +32,15 @@ using waddle::test::run_bounded;
 using waddle::test::sleep_for;
 
 std::string key(const std::string& name) {
-  static const std::string run =
-      std::to_string(::getpid()) + ":" + std::to_string(std::random_device{}());
-  return entity_key("test:" + run + ":" + name);
+  return waddle::test::ratelimit_key(name);
 }
 
 waddle::redis::Options options() {
-  waddle::redis::Options o;
-  o.url = waddle::test::redis_url();
-  o.reconnect_min = 20ms;
-  o.reconnect_max = 200ms;
-  o.command_timeout = 2000ms;
-  return o;
+  return waddle::test::ratelimit_redis_options(2000ms);
 }
 
 awaitable<Decision> one(Limiter& limiter, std::string k, Window w) {
-  std::vector<Check> checks;
-  checks.push_back(Check{std::move(k), w});
-  auto d = co_await limiter.check(std::move(checks));
-  REQUIRE(d.size() == 1);
-  co_return d[0];
+  return waddle::test::check_one(limiter, std::move(k), w);
 }
 
 // Restarts redis when a test leaves early, so later tests find it running.

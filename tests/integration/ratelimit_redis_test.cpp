@@ -12,6 +12,7 @@
 #include "error/error.hpp"
 #include "ratelimit/keys.hpp"
 #include "ratelimit/redis_limiter.hpp"
+#include "ratelimit_support.hpp"
 #include "redis/client.hpp"
 #include "support/async.hpp"
 #include "support/cluster.hpp"
@@ -35,26 +36,15 @@ using waddle::test::sleep_for;
 
 // Keys of this process and test only: the redis-server is shared with other tests.
 std::string key(const std::string& name) {
-  static const std::string run =
-      std::to_string(::getpid()) + ":" + std::to_string(std::random_device{}());
-  return entity_key("test:" + run + ":" + name);
+  return waddle::test::ratelimit_key(name);
 }
 
 waddle::redis::Options options() {
-  waddle::redis::Options o;
-  o.url = waddle::test::redis_url();
-  o.reconnect_min = 20ms;
-  o.reconnect_max = 200ms;
-  o.command_timeout = 3000ms;
-  return o;
+  return waddle::test::ratelimit_redis_options(3000ms);
 }
 
 awaitable<Decision> one(Limiter& limiter, std::string k, Window w) {
-  std::vector<Check> checks;
-  checks.push_back(Check{std::move(k), w});
-  auto d = co_await limiter.check(std::move(checks));
-  REQUIRE(d.size() == 1);
-  co_return d[0];
+  return waddle::test::check_one(limiter, std::move(k), w);
 }
 
 }  // namespace
