@@ -99,6 +99,16 @@ FormField parse_form_field(const nlohmann::json& json, const std::string& path) 
   return f;
 }
 
+BlockAction parse_block(FieldReader& r) {
+  BlockAction a;
+  a.message_id = r.string_or("message_id", "", kIdRule);
+  a.user_id = r.string_or("user_id", "", kIdRule);
+  a.user_name = r.string_or("user_name", "", kIdRule);
+  a.reason = r.string_or("reason", "", kDescriptionRule);
+  a.timeout = static_cast<int>(r.int_or("timeout", 0, 0, 14 * 24 * 60 * 60));
+  return a;
+}
+
 FormAction parse_form(FieldReader& r) {
   FormAction a;
   a.title = r.required_string("title", StringRule{256, false, true, false});
@@ -171,6 +181,10 @@ struct ToJson {
             {"submit_method", a.submit_method},
             {"callback_url", a.callback_url}};
   }
+  nlohmann::json operator()(const BlockAction& a) const {
+    return {{"type", "block"},          {"message_id", a.message_id}, {"user_id", a.user_id},
+            {"user_name", a.user_name}, {"reason", a.reason},         {"timeout", a.timeout}};
+  }
 };
 
 }  // namespace
@@ -192,8 +206,10 @@ Action parse_action(const nlohmann::json& json, std::string_view path) {
     action = parse_ticker(r);
   } else if (type == "general") {
     action = parse_general(r);
-  } else {
+  } else if (type == "form") {
     action = parse_form(r);
+  } else {
+    action = parse_block(r);
   }
   r.finish();
   return action;

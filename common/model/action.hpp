@@ -22,8 +22,8 @@ inline constexpr std::size_t kMaxActions = 32;
 inline constexpr std::size_t kMaxFormFields = 32;
 inline constexpr std::size_t kMaxFieldOptions = 64;
 
-inline constexpr std::array<std::string_view, 5> kActionTypes = {"chat", "media", "ticker",
-                                                                 "general", "form"};
+inline constexpr std::array<std::string_view, 6> kActionTypes = {"chat",    "media", "ticker",
+                                                                 "general", "form",  "block"};
 inline constexpr std::array<std::string_view, 4> kMediaTypes = {"music", "video", "audio", "image"};
 inline constexpr std::array<std::string_view, 3> kTickerPriorities = {"low", "normal", "high"};
 inline constexpr std::array<std::string_view, 2> kContentTypes = {"html", "text"};
@@ -91,9 +91,22 @@ struct FormAction {
   bool operator==(const FormAction&) const = default;
 };
 
-using Action = std::variant<ChatAction, MediaAction, TickerAction, GeneralAction, FormAction>;
+// Moderation the collector carries out (a string rule's `block`): delete the message, or time the
+// user out when `timeout` is set. Collectors that cannot do either log it.
+struct BlockAction {
+  std::string message_id;  // the platform's id of the message to delete; may be empty
+  std::string user_id;     // whose message it was
+  std::string user_name;
+  std::string reason;  // shown to moderators / in the platform's audit log
+  int timeout = 0;     // seconds; 0 = delete only
+  bool operator==(const BlockAction&) const = default;
+};
 
-// "chat", "media", "ticker", "general" or "form".
+// Alternatives in the order of kActionTypes.
+using Action =
+    std::variant<ChatAction, MediaAction, TickerAction, GeneralAction, FormAction, BlockAction>;
+
+// "chat", "media", "ticker", "general", "form" or "block".
 std::string_view action_type(const Action& action) noexcept;
 
 // One action object. Field errors are named under path ("text", or "actions[2].text" when path

@@ -524,7 +524,11 @@ asio::awaitable<ClientResponse> HttpClient::Impl::exchange(Stream& stream, Conne
                            std::to_string(kMaxResponseHeader) + " bytes",
                        false);
   }
-  if (rec == beast::error::timeout) throw timed_out("waiting for the response");
+  // The call's deadline timer cancels the read: that is a timeout too, not a broken link.
+  if (rec == beast::error::timeout ||
+      (rec == asio::error::operation_aborted && Clock::now() >= call.deadline)) {
+    throw timed_out("waiting for the response");
+  }
   if (rec) {
     bool nothing_received = !parser.got_some() && conn.buffer.size() == 0;
     throw AttemptError(Errc::unavailable,

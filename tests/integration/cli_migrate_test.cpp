@@ -30,30 +30,34 @@ TEST_CASE("migrate applies everything, then nothing, then one new migration") {
   TempDir dir;
   auto migrations = copy_migrations(dir);
 
+  std::size_t shipped = 0;
+  for (const auto& e : fs::directory_iterator(migrations))
+    shipped += e.path().extension() == ".sql";
   auto first = run_waddle(db, {"migrate", "--dir", migrations});
   REQUIRE(first.status == 0);
   CHECK(first.out.find("applying 0001_core.sql") != std::string::npos);
-  CHECK(first.out.find("applied 5 migration(s)") != std::string::npos);
+  CHECK(first.out.find("applied " + std::to_string(shipped) + " migration(s)") !=
+        std::string::npos);
 
   auto again = run_waddle(db, {"migrate", "--dir", migrations});
   CHECK(again.status == 0);
   CHECK(again.out.find("schema is up to date") != std::string::npos);
 
-  std::ofstream(migrations + "/0006_extra.sql") << "create table extra_things (id int);\n";
+  std::ofstream(migrations + "/9999_extra.sql") << "create table extra_things (id int);\n";
   auto dry = run_waddle(db, {"migrate", "--dir", migrations, "--dry-run"});
   CHECK(dry.status == 0);
-  CHECK(dry.out.find("would apply 0006_extra.sql") != std::string::npos);
+  CHECK(dry.out.find("would apply 9999_extra.sql") != std::string::npos);
   auto status = run_waddle(db, {"--json", "migrate", "status", "--dir", migrations});
   REQUIRE(status.status == 0);
   auto rows = nlohmann::json::parse(status.out);
-  REQUIRE(rows.size() == 6);
-  CHECK(rows[5]["name"] == "0006_extra.sql");
-  CHECK(rows[5]["state"] == "pending");
+  REQUIRE(rows.size() == shipped + 1);
+  CHECK(rows[shipped]["name"] == "9999_extra.sql");
+  CHECK(rows[shipped]["state"] == "pending");
   CHECK(rows[0]["state"] == "applied");
 
   auto third = run_waddle(db, {"-q", "migrate", "--dir", migrations});
   CHECK(third.status == 0);
-  CHECK(third.out == "0006_extra.sql\n");
+  CHECK(third.out == "9999_extra.sql\n");
 }
 
 TEST_CASE("a tampered migration is refused with one line naming it, exit 2") {

@@ -127,9 +127,10 @@ TEST_CASE("parse_actions names elements by index") {
   CHECK_THROWS_WITH(parse_actions(chat()), "actions: expected an array, got an object");
   CHECK_THROWS_WITH(parse_actions(json(std::vector<json>(33, chat()))),
                     "actions: more than 32 entries");
-  CHECK_THROWS_WITH(parse_actions(json{chat(), {{"type", "video"}}}, "response.actions"),
-                    Catch::StartsWith("response.actions[1].type: unknown value 'video' "
-                                      "(expected one of chat, media, ticker, general, form)"));
+  CHECK_THROWS_WITH(
+      parse_actions(json{chat(), {{"type", "video"}}}, "response.actions"),
+      Catch::StartsWith("response.actions[1].type: unknown value 'video' "
+                        "(expected one of chat, media, ticker, general, form, block)"));
   CHECK_THROWS_WITH(parse_actions(json{chat(), 7}),
                     "actions[1]: expected an object, got an integer");
   // Round trip of the whole list.
