@@ -44,6 +44,7 @@ int main(int argc, char** argv) {
   waddle::cli::add_overlay_commands(app, ctx);
   waddle::cli::add_coordination_commands(app, ctx);
   waddle::cli::add_status_commands(app, ctx);
+  waddle::cli::add_chat_commands(app, ctx);
   waddle::cli::add_completion_commands(app, ctx);
   waddle::cli::add_reference_commands(app, ctx);
 

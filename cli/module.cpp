@@ -1,9 +1,11 @@
 // waddle module list COMMUNITY | enable/disable COMMUNITY TARGET | set COMMUNITY TARGET … |
-// install NAME --url URL --version V [--command #name…] | uninstall NAME.
+// install NAME --url URL --version V [--command #name…] | uninstall NAME | secret NAME [--rotate].
 // TARGET is a module name (every command with that module_name) or one command (`!so`).
 // A community's view of a command: the command's own row in command_permissions wins, then its
 // module's row, then the default: local (!) modules on, marketplace (#) modules off.
 #include "checks.hpp"
+#include "crypto/encoding.hpp"
+#include "crypto/random.hpp"
 #include "error/error.hpp"
 #include "nouns.hpp"
 
@@ -309,6 +311,52 @@ void add_module_commands(CLI::App& app, Context& ctx) {
       } else {
         print_rows(ctx.out(), ctx.format(), rows, {"name"}, "name");
       }
+    });
+  }
+
+  {
+    auto* secret = noun->add_subcommand(
+        "secret", "print the key the router signs a module's requests with (created on first use)");
+    auto name = std::make_shared<std::string>();
+    auto rotate = std::make_shared<bool>(false);
+    secret->add_option("name", *name, "module name (the module_name of its commands)")->required();
+    secret->add_flag("--rotate", *rotate,
+                     "replace the secret with a new one (the module must be given the new one)");
+    secret->callback([&ctx, name, rotate] {
+      if (name->empty()) refuse("NAME: must not be empty");
+      // Generated before the transaction so that nothing random depends on its retries.
+      auto fresh = crypto::hex_encode(crypto::random_bytes(32));
+      auto row = ctx.write(
+          *rotate ? "module.secret.rotate" : "module.secret", *name,
+          [&](pqxx::work& tx) {
+            auto known = tx.exec_params(
+                "select exists (select 1 from commands where module_name = $1) or "
+                "exists (select 1 from module_secrets where module_name = $1)",
+                *name);
+            if (!known[0][0].as<bool>()) {
+              throw Error(Errc::not_found, "module '" + *name +
+                                               "' not found: no command has that module_name "
+                                               "(see waddle command list)");
+            }
+            bool created = !tx.exec_params(
+                                  "insert into module_secrets (module_name, secret, "
+                                  "created_by) values ($1, $2, $3) "
+                                  "on conflict (module_name) do nothing returning 1",
+                                  *name, fresh, Context::actor())
+                                .empty();
+            if (*rotate && !created) {
+              tx.exec_params(
+                  "update module_secrets set secret = $2, rotated_at = now() "
+                  "where module_name = $1",
+                  *name, fresh);
+            }
+            return row_to_json(
+                tx.exec_params("select module_name as module, secret, created_at, rotated_at "
+                               "from module_secrets where module_name = $1",
+                               *name)[0]);
+          },
+          nlohmann::json{{"rotate", *rotate}});
+      print_object(ctx.out(), ctx.format(), row, "secret");
     });
   }
 }

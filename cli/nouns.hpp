@@ -23,6 +23,8 @@ void add_apikey_commands(CLI::App& app, Context& ctx);
 void add_overlay_commands(CLI::App& app, Context& ctx);
 void add_coordination_commands(CLI::App& app, Context& ctx);
 void add_status_commands(CLI::App& app, Context& ctx);
+// `send` and `chat`: the console platform, talking to the router over HTTP.
+void add_chat_commands(CLI::App& app, Context& ctx);
 void add_completion_commands(CLI::App& app, Context& ctx);
 void add_reference_commands(CLI::App& app, Context& ctx);
 
