@@ -1,0 +1,123 @@
+#include "actions/service.hpp"
+
+#include <future>
+
+#include "error/error.hpp"
+
+namespace waddle::actions {
+namespace {
+
+constexpr const char* kSection = "actions";
+
+std::pair<std::string, std::uint16_t> parse_listen(const std::string& listen) {
+  const auto bad = [&] {
+    return Error(Errc::invalid_argument,
+                 "actions.listen: expected HOST:PORT (127.0.0.1:8010, "
+                 "[::1]:8010), got '" +
+                     listen + "'");
+  };
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) throw bad();
+  std::string host = listen.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.back() != ']' || host.size() < 3) throw bad();
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string port_text = listen.substr(colon + 1);
+  if (port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos) {
+    throw bad();
+  }
+  const int port = std::stoi(port_text);
+  if (port > 65535) throw bad();
+  return {host, static_cast<std::uint16_t>(port)};
+}
+
+class ActionService final : public daemon::Service {
+ public:
+  explicit ActionService(daemon::Context& context)
+      : settings_(settings_from_config(context.config())),
+        server_(std::make_unique<ActionServer>(context.io(), settings_)) {}
+
+  void start() override { server_->start(); }
+
+  void reload(const config::Config& config) override {
+    const Settings next = settings_from_config(config);
+    if (next.listen_address != settings_.listen_address || next.port != settings_.port ||
+        next.public_url != settings_.public_url || next.modules != settings_.modules ||
+        next.database_url != settings_.database_url) {
+      throw Error(Errc::invalid_argument,
+                  "actions.listen, actions.public_url, actions.modules and database.url take "
+                  "effect only after a restart");
+    }
+  }
+
+  void stop(std::chrono::steady_clock::time_point deadline) override {
+    auto stopped = std::make_shared<std::promise<void>>();
+    auto done = stopped->get_future();
+    const auto drain = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    server_->stop(std::max(drain, std::chrono::milliseconds(0)),
+                  [stopped] { stopped->set_value(); });
+    done.wait_until(deadline);
+  }
+
+  nlohmann::json status() const override {
+    return {{"base_url", server_->base_url()}, {"modules", server_->module_names()}};
+  }
+  nlohmann::json stats() const override { return server_->stats(); }
+
+ private:
+  Settings settings_;
+  std::unique_ptr<ActionServer> server_;
+};
+
+}  // namespace
+
+daemon::Info daemon_info() {
+  return {"actions", "waddle-actiond", "0.1.0",
+          "WaddleBot's built-in action modules (custom commands, memories, ping)"};
+}
+
+config::Schema actions_schema(const daemon::Info& info) {
+  using config::Type;
+  config::Schema schema = daemon::base_schema(info);
+  schema.add({.section = kSection,
+              .name = "listen",
+              .type = Type::string,
+              .default_value = "127.0.0.1:8010",
+              .doc = "HOST:PORT the module endpoints (POST /modules/<name>) listen on"});
+  schema.add({.section = kSection,
+              .name = "public_url",
+              .type = Type::string,
+              .default_value = "",
+              .doc = "base URL the router calls (registered in commands.location_url); empty = "
+                     "http://<listen>"});
+  nlohmann::json modules = nlohmann::json::array();
+  for (const auto& name : known_modules()) modules.push_back(name);
+  schema.add({.section = kSection,
+              .name = "modules",
+              .type = Type::string_list,
+              .default_value = modules,
+              .doc = "the built-in modules to serve and register"});
+  return schema;
+}
+
+Settings settings_from_config(const config::Config& config) {
+  Settings settings;
+  std::tie(settings.listen_address, settings.port) =
+      parse_listen(config.get_string(kSection, "listen"));
+  settings.public_url = config.get_string(kSection, "public_url");
+  settings.modules = config.get_list(kSection, "modules");
+  settings.database_url = config.get_string("database", "url");
+  settings.pool_size = static_cast<std::size_t>(config.get_int("database", "pool_size"));
+  if (settings.database_url.empty()) {
+    throw Error(Errc::invalid_argument, "database.url: waddle-actiond needs the database");
+  }
+  return settings;
+}
+
+std::unique_ptr<daemon::Service> make_service(daemon::Context& context) {
+  return std::make_unique<ActionService>(context);
+}
+
+}  // namespace waddle::actions
