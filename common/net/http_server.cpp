@@ -24,6 +24,8 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 
+#include "net/websocket_upgrade.hpp"
+
 namespace waddle::net {
 namespace {
 
@@ -298,8 +300,11 @@ asio::awaitable<void> serve(std::shared_ptr<State> state, std::shared_ptr<Connec
     }
     const unsigned version = head.get().version();
 
-    // A WebSocket upgrade hook belongs here: given the stream, the buffer and the parsed header,
-    // it would take the connection over and this loop would return.
+    if (options.websocket && detail::is_websocket_upgrade(head.get())) {
+      co_await detail::serve_websocket(*options.websocket, c.stream, buffer, head.release(),
+                                       c.remote_address, options.server_name);
+      break;
+    }
 
     Request request;
     std::optional<Error> bad_target;

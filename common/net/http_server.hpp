@@ -16,6 +16,8 @@
 
 namespace waddle::net {
 
+struct WebSocketService;  // net/websocket.hpp
+
 struct ServerOptions {
   std::string address = "127.0.0.1";
   std::uint16_t port = 0;                          // 0: an ephemeral port, returned by start()
@@ -25,6 +27,8 @@ struct ServerOptions {
   std::chrono::milliseconds write_timeout{30000};  // the whole response must be sent within it
   std::size_t max_connections = 10000;             // further connections are closed at once
   std::string server_name = "waddlebot";           // the Server header
+  // Takes over WebSocket upgrade requests; null: they are handled as plain HTTP requests.
+  std::shared_ptr<const WebSocketService> websocket;
 };
 
 class HttpServer {
