@@ -9,27 +9,17 @@ namespace {
 
 constexpr const char* kSection = "actions";
 
-std::pair<std::string, std::uint16_t> parse_listen(const std::string& listen) {
-  const auto bad = [&] {
-    return Error(Errc::invalid_argument,
-                 "actions.listen: expected HOST:PORT (127.0.0.1:8010, "
-                 "[::1]:8010), got '" +
-                     listen + "'");
-  };
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == listen.size()) throw bad();
-  std::string host = listen.substr(0, colon);
-  if (host.front() == '[') {
-    if (host.back() != ']' || host.size() < 3) throw bad();
-    host = host.substr(1, host.size() - 2);
+// An address, not HOST:PORT (the port is its own key, as for every daemon).
+std::string check_listen(std::string listen) {
+  if (listen.size() > 2 && listen.front() == '[' && listen.back() == ']') {
+    listen = listen.substr(1, listen.size() - 2);
   }
-  const std::string port_text = listen.substr(colon + 1);
-  if (port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos) {
-    throw bad();
+  if (listen.empty() || listen.find_first_of(" /") != std::string::npos) {
+    throw Error(
+        Errc::invalid_argument,
+        "actions.listen: expected an address such as 127.0.0.1 or ::1, got '" + listen + "'");
   }
-  const int port = std::stoi(port_text);
-  if (port > 65535) throw bad();
-  return {host, static_cast<std::uint16_t>(port)};
+  return listen;
 }
 
 class ActionService final : public daemon::Service {
@@ -45,9 +35,10 @@ class ActionService final : public daemon::Service {
     if (next.listen_address != settings_.listen_address || next.port != settings_.port ||
         next.public_url != settings_.public_url || next.modules != settings_.modules ||
         next.database_url != settings_.database_url) {
-      throw Error(Errc::invalid_argument,
-                  "actions.listen, actions.public_url, actions.modules and database.url take "
-                  "effect only after a restart");
+      throw Error(
+          Errc::invalid_argument,
+          "actions.listen, actions.port, actions.public_url, actions.modules and database.url take "
+          "effect only after a restart");
     }
   }
 
@@ -84,14 +75,21 @@ config::Schema actions_schema(const daemon::Info& info) {
   schema.add({.section = kSection,
               .name = "listen",
               .type = Type::string,
-              .default_value = "127.0.0.1:8010",
-              .doc = "HOST:PORT the module endpoints (POST /modules/<name>) listen on"});
+              .default_value = "127.0.0.1",
+              .doc = "address the module endpoints (POST /modules/<name>) listen on"});
+  schema.add({.section = kSection,
+              .name = "port",
+              .type = Type::integer,
+              .default_value = 8010,
+              .min = 1,
+              .max = 65535,
+              .doc = "port of the module endpoints"});
   schema.add({.section = kSection,
               .name = "public_url",
               .type = Type::string,
               .default_value = "",
               .doc = "base URL the router calls (registered in commands.location_url); empty = "
-                     "http://<listen>"});
+                     "http://<listen>:<port>"});
   nlohmann::json modules = nlohmann::json::array();
   for (const auto& name : known_modules()) modules.push_back(name);
   schema.add({.section = kSection,
@@ -104,8 +102,8 @@ config::Schema actions_schema(const daemon::Info& info) {
 
 Settings settings_from_config(const config::Config& config) {
   Settings settings;
-  std::tie(settings.listen_address, settings.port) =
-      parse_listen(config.get_string(kSection, "listen"));
+  settings.listen_address = check_listen(config.get_string(kSection, "listen"));
+  settings.port = static_cast<std::uint16_t>(config.get_int(kSection, "port"));
   settings.public_url = config.get_string(kSection, "public_url");
   settings.modules = config.get_list(kSection, "modules");
   settings.database_url = config.get_string("database", "url");

@@ -90,7 +90,7 @@ std::vector<std::string> split_path(std::string_view path) {
 void add_config_keys(config::Schema& schema) {
   using config::Type;
   schema.add({.section = "overlay",
-              .name = "listen_address",
+              .name = "listen",
               .type = Type::string,
               .default_value = "127.0.0.1",
               .doc = "address the pages and the WebSocket listen on"});
@@ -146,7 +146,7 @@ void add_config_keys(config::Schema& schema) {
 
 Settings settings_from_config(const config::Config& config) {
   Settings s;
-  s.address = config.get_string("overlay", "listen_address");
+  s.address = config.get_string("overlay", "listen");
   s.port = static_cast<std::uint16_t>(config.get_int("overlay", "port"));
   s.web_dir = config.get_string("overlay", "web_dir");
   if (config.has("database", "url")) s.database_url = config.get_string("database", "url");

@@ -20,7 +20,7 @@ TEST_CASE("scripts/demo and waddle chat: commands run through the real modules",
                        {"WADDLE_REDIS_URL", redis_url()},
                        {"WADDLE_BUILD_DIR", WADDLE_BUILD_DIR},
                        {"WADDLE_ROUTER_PORT", router_port},
-                       {"WADDLE_ACTIONS_LISTEN", "127.0.0.1:" + actions_port}};
+                       {"WADDLE_ACTIONS_PORT", actions_port}};
   struct Stop {
     std::string demo, dir;
     EnvList env;
