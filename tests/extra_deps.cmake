@@ -33,3 +33,10 @@ if(TARGET integration_cli_demo AND TARGET waddle-routerd AND TARGET waddle-actio
     WADDLE_ROUTERD="$<TARGET_FILE:waddle-routerd>")
   target_compile_options(integration_cli_demo PRIVATE -Wno-mismatched-new-delete)
 endif()
+# Every daemon's sd_notify behaviour, against the real binaries.
+if(TARGET integration_daemon_notify AND TARGET waddle-routerd AND TARGET waddle-actiond AND TARGET waddle-overlayd)
+  add_dependencies(integration_daemon_notify waddle-routerd waddle-actiond waddle-overlayd)
+  target_compile_definitions(integration_daemon_notify PRIVATE
+    WADDLE_ROUTERD="$<TARGET_FILE:waddle-routerd>" WADDLE_ACTIOND="$<TARGET_FILE:waddle-actiond>"
+    WADDLE_OVERLAYD="$<TARGET_FILE:waddle-overlayd>")
+endif()

@@ -17,45 +17,18 @@
 #include <vector>
 
 #include "ctl/client.hpp"
+#include "support/notify_socket.hpp"
 #include "support/process.hpp"
 
 namespace {
 
+using waddle::test::NotifySocket;
 using waddle::test::TempDir;
 
 waddle::test::ProcessResult run_testd(std::vector<std::string> args) {
   args.insert(args.begin(), WADDLE_TESTD);
   return waddle::test::run_process(args, {}, {}, std::chrono::seconds(10));
 }
-
-class NotifySocket {
- public:
-  explicit NotifySocket(std::string path) : path_(std::move(path)) {
-    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
-    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    timeval tv{10, 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
-  ~NotifySocket() { close(fd_); }
-  // Waits (at most 10 s) for a datagram that starts with `prefix`; skips others.
-  bool wait_for(const std::string& prefix) {
-    for (int i = 0; i < 20; ++i) {
-      char buf[512];
-      auto n = recv(fd_, buf, sizeof buf, 0);
-      if (n <= 0) return false;
-      if (std::string(buf, static_cast<size_t>(n)).rfind(prefix, 0) == 0) return true;
-    }
-    return false;
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-  int fd_;
-};
 
 class RunningDaemon {
  public:
