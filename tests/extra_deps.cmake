@@ -17,6 +17,9 @@ endif()
 foreach(router_test integration_router_api integration_router_faults)
   if(TARGET ${router_test} AND TARGET waddle-routerd)
     target_link_libraries(${router_test} PRIVATE waddle::fakes waddle::net waddle::crypto)
+    if(TARGET waddle::overlay)
+      target_link_libraries(${router_test} PRIVATE waddle::overlay waddle::redis)
+    endif()
     add_dependencies(${router_test} waddle-routerd)
     target_compile_definitions(${router_test} PRIVATE WADDLE_ROUTERD="$<TARGET_FILE:waddle-routerd>")
     target_compile_options(${router_test} PRIVATE -Wno-mismatched-new-delete)
@@ -26,8 +29,8 @@ if(TARGET unit_twitch_irc_client)
   target_link_libraries(unit_twitch_irc_client PRIVATE waddle::fakes)
 endif()
 # The demo test runs scripts/demo, which starts the daemons from the build tree.
-if(TARGET integration_cli_demo AND TARGET waddle-routerd AND TARGET waddle-actiond)
-  add_dependencies(integration_cli_demo waddle waddle-routerd waddle-actiond)
+if(TARGET integration_cli_demo AND TARGET waddle-routerd AND TARGET waddle-actiond AND TARGET waddle-overlayd)
+  add_dependencies(integration_cli_demo waddle waddle-routerd waddle-actiond waddle-overlayd)
   target_link_libraries(integration_cli_demo PRIVATE waddle::fakes waddle::net waddle::crypto)
   target_compile_definitions(integration_cli_demo PRIVATE WADDLE_BUILD_DIR="${PROJECT_BINARY_DIR}"
     WADDLE_ROUTERD="$<TARGET_FILE:waddle-routerd>")
@@ -39,4 +42,12 @@ if(TARGET integration_daemon_notify AND TARGET waddle-routerd AND TARGET waddle-
   target_compile_definitions(integration_daemon_notify PRIVATE
     WADDLE_ROUTERD="$<TARGET_FILE:waddle-routerd>" WADDLE_ACTIOND="$<TARGET_FILE:waddle-actiond>"
     WADDLE_OVERLAYD="$<TARGET_FILE:waddle-overlayd>")
+endif()
+# waddle-twitchd end to end: the real router and twitchd as children, the fake IRC server.
+if(TARGET integration_twitch_daemon AND TARGET waddle-routerd AND TARGET waddle-twitchd)
+  target_link_libraries(integration_twitch_daemon PRIVATE waddle::fakes waddle::net waddle::crypto waddle::ctl)
+  add_dependencies(integration_twitch_daemon waddle-routerd waddle-twitchd)
+  target_compile_definitions(integration_twitch_daemon PRIVATE
+    WADDLE_ROUTERD="$<TARGET_FILE:waddle-routerd>" WADDLE_TWITCHD="$<TARGET_FILE:waddle-twitchd>")
+  target_compile_options(integration_twitch_daemon PRIVATE -Wno-mismatched-new-delete)
 endif()

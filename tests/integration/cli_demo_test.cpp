@@ -16,11 +16,11 @@ TEST_CASE("scripts/demo and waddle chat: commands run through the real modules",
   const std::string demo = source_dir() + "/scripts/demo";
   const std::string router_port = std::to_string(free_port());
   const std::string actions_port = std::to_string(free_port());
-  const EnvList env = {{"WADDLE_DATABASE_URL", db.url()},
-                       {"WADDLE_REDIS_URL", redis_url()},
-                       {"WADDLE_BUILD_DIR", WADDLE_BUILD_DIR},
-                       {"WADDLE_ROUTER_PORT", router_port},
-                       {"WADDLE_ACTIONS_PORT", actions_port}};
+  const std::string overlay_port = std::to_string(free_port());
+  const EnvList env = {
+      {"WADDLE_DATABASE_URL", db.url()},      {"WADDLE_REDIS_URL", redis_url()},
+      {"WADDLE_BUILD_DIR", WADDLE_BUILD_DIR}, {"WADDLE_ROUTER_PORT", router_port},
+      {"WADDLE_ACTIONS_PORT", actions_port},  {"WADDLE_OVERLAY_PORT", overlay_port}};
   struct Stop {
     std::string demo, dir;
     EnvList env;
@@ -31,6 +31,8 @@ TEST_CASE("scripts/demo and waddle chat: commands run through the real modules",
       run_process({demo, "start", dir.path() + "/demo"}, env, "", std::chrono::seconds(60));
   INFO(started.out << started.err);
   REQUIRE(started.status == 0);
+  // The quickstart shows where OBS points: the demo community's overlay pages.
+  CHECK(started.out.find("http://127.0.0.1:" + overlay_port + "/overlay/") != std::string::npos);
 
   const std::string script =
       "!ping\n"

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/module_signature.hpp"
+#include "overlay/feed.hpp"
+#include "redis/subscriber.hpp"
 #include "router_support.hpp"
 
 using json = nlohmann::json;
@@ -454,4 +456,50 @@ TEST_CASE("failing modules: a hang times out, invalid JSON fails, the others sti
   CHECK(
       h.query("select count(*) from command_executions where status = 'timeout'")[0][0].as<int>() ==
       1);
+}
+
+TEST_CASE("overlay actions are published in the form waddle-overlayd reads", "[router]") {
+  RouterHarness h;
+  h.add_command("!", "np", "nowplaying");
+  ModuleBehaviour playing;
+  playing.actions = json::array({{{"type", "ticker"}, {"text", "Now playing: Waddle"}},
+                                 {{"type", "chat"}, {"text", "queued"}}});
+  h.modules().set("nowplaying", playing);
+  h.start();
+
+  boost::asio::io_context io;
+  waddle::redis::Options options;
+  options.url = redis_url();
+  waddle::redis::Subscriber subscriber(io.get_executor(), options);
+  std::vector<std::pair<std::string, std::string>> received;
+  subscriber.on_message([&](std::string channel, std::string message) {
+    received.emplace_back(std::move(channel), std::move(message));
+  });
+  const std::string channel = "waddlebot:overlay:" + std::to_string(h.community_id());
+  run_bounded(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        co_await subscriber.connect();
+        std::vector<std::string> channels{channel};
+        co_await subscriber.subscribe(std::move(channels));
+      }(),
+      std::chrono::seconds(10));
+
+  json reply = h.send(h.chat_event("!np"));
+  CHECK(first_chat(reply) == "queued");
+  run_bounded(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        for (int i = 0; i < 250 && received.empty(); ++i)
+          co_await sleep_for(std::chrono::milliseconds(20));
+      }(),
+      std::chrono::seconds(10));
+  REQUIRE(received.size() == 1);  // the ticker only: chat goes back to the collector
+  CHECK(received[0].first == channel);
+  // The overlay daemon's own parser accepts it.
+  auto published = waddle::overlay::parse_published(received[0].second);
+  CHECK(published.community_id == h.community_id());
+  REQUIRE(std::holds_alternative<waddle::model::TickerAction>(published.action));
+  CHECK(std::get<waddle::model::TickerAction>(published.action).text == "Now playing: Waddle");
+  subscriber.close();
 }
