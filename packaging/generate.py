@@ -168,8 +168,10 @@ def key_reference(sections, owner, own_only=None):
                 out.append(f"## {section} (shared)")
             out.append("")
         for k in keys:
+            # A space after each list item's comma lets troff break a long default list.
+            details = k.details.replace('","', '", "')
             out.append(f"*{scd_escape(section)}.{scd_escape(k.name)}* "
-                       f"({scd_escape(k.type + k.details)})")
+                       f"({scd_escape(k.type + details)})")
             doc = k.doc[0].upper() + k.doc[1:] if k.doc else k.name
             lines = [f"{scd_escape(doc)}."]
             if k.secret:

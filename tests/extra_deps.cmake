@@ -51,3 +51,10 @@ if(TARGET integration_twitch_daemon AND TARGET waddle-routerd AND TARGET waddle-
     WADDLE_ROUTERD="$<TARGET_FILE:waddle-routerd>" WADDLE_TWITCHD="$<TARGET_FILE:waddle-twitchd>")
   target_compile_options(integration_twitch_daemon PRIVATE -Wno-mismatched-new-delete)
 endif()
+# The modules of waddle-actiond driven through the real waddle-routerd (WADDLE_ROUTERD).
+if(TARGET integration_actions_router AND TARGET waddle-routerd)
+  target_link_libraries(integration_actions_router PRIVATE waddle::fakes waddle::net waddle::crypto)
+  add_dependencies(integration_actions_router waddle-routerd)
+  target_compile_definitions(integration_actions_router PRIVATE WADDLE_ROUTERD="$<TARGET_FILE:waddle-routerd>")
+  target_compile_options(integration_actions_router PRIVATE -Wno-mismatched-new-delete)
+endif()

@@ -1,8 +1,14 @@
 #include "actions/module.hpp"
 
+#include <iterator>
+
+#include "actions/modules/aliases/aliases.hpp"
 #include "actions/modules/custom_commands/custom_commands.hpp"
+#include "actions/modules/inventory/inventory.hpp"
+#include "actions/modules/labels/labels.hpp"
 #include "actions/modules/memories/memories.hpp"
 #include "actions/modules/ping/ping.hpp"
+#include "actions/modules/reputation/reputation.hpp"
 
 namespace waddle::actions {
 
@@ -26,14 +32,21 @@ std::string role_refusal(const ModuleRequest& request, Role needed, std::string_
 }
 
 std::vector<std::string> known_modules() {
-  return {std::string(kCustomCommandsModule), std::string(kMemoriesModule),
-          std::string(kPingModule)};
+  constexpr std::string_view kNames[] = {
+      kCustomCommandsModule, kMemoriesModule,  kPingModule,    kLabelsModule,
+      kReputationModule,     kInventoryModule, kAliasesModule,
+  };
+  return {std::begin(kNames), std::end(kNames)};
 }
 
 std::unique_ptr<Module> make_module(std::string_view name, ModuleEnv env) {
   if (name == kCustomCommandsModule) return std::make_unique<CustomCommands>(std::move(env));
   if (name == kMemoriesModule) return std::make_unique<Memories>(std::move(env));
   if (name == kPingModule) return std::make_unique<Ping>();
+  if (name == kLabelsModule) return std::make_unique<Labels>(std::move(env));
+  if (name == kReputationModule) return std::make_unique<Reputation>(std::move(env));
+  if (name == kInventoryModule) return std::make_unique<Inventory>(std::move(env));
+  if (name == kAliasesModule) return std::make_unique<Aliases>(std::move(env));
   return nullptr;
 }
 
