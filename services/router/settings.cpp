@@ -1,5 +1,7 @@
 #include "router/settings.hpp"
 
+#include "config/keys.hpp"
+
 #ifndef WADDLE_VERSION
 #define WADDLE_VERSION "0.0.0"
 #endif
@@ -9,27 +11,10 @@ namespace {
 
 constexpr const char* kSection = "router";
 
-config::KeySpec key(std::string name, config::Type type, nlohmann::json default_value,
-                    std::string doc) {
-  config::KeySpec spec;
-  spec.section = kSection;
-  spec.name = std::move(name);
-  spec.type = type;
-  spec.default_value = std::move(default_value);
-  spec.doc = std::move(doc);
-  return spec;
-}
-
-config::KeySpec bounded(config::KeySpec spec, double min, double max) {
-  spec.min = min;
-  spec.max = max;
-  return spec;
-}
+const config::KeyMaker key(kSection);
 
 config::KeySpec secret(std::string name, std::string doc) {
-  config::KeySpec spec = key(std::move(name), config::Type::string, nullptr, std::move(doc));
-  spec.secret = true;
-  return spec;
+  return key.secret(std::move(name), std::move(doc));
 }
 
 }  // namespace
@@ -43,54 +28,61 @@ config::Schema config_schema() {
   using config::Type;
   config::Schema schema = daemon::base_schema(daemon_info());
   schema.add(key("listen", Type::string, "127.0.0.1", "address the HTTP API listens on"));
-  schema.add(bounded(key("port", Type::integer, 8000, "HTTP API port"), 1, 65535));
-  schema.add(bounded(key("body_limit", Type::integer, 65536,
-                         "largest event body in bytes (a batch may be batch_limit times larger)"),
-                     1024, 16 * 1024 * 1024));
+  schema.add(config::bounded(key("port", Type::integer, 8000, "HTTP API port"), 1, 65535));
   schema.add(
-      bounded(key("batch_limit", Type::integer, 100, "most events in one batch request"), 1, 1000));
-  schema.add(bounded(key("prefixes", Type::string, "!#", "command prefix characters"), 1, 8));
-  schema.add(bounded(
+      config::bounded(key("body_limit", Type::integer, 65536,
+                          "largest event body in bytes (a batch may be batch_limit times larger)"),
+                      1024, 16 * 1024 * 1024));
+  schema.add(config::bounded(
+      key("batch_limit", Type::integer, 100, "most events in one batch request"), 1, 1000));
+  schema.add(
+      config::bounded(key("prefixes", Type::string, "!#", "command prefix characters"), 1, 8));
+  schema.add(config::bounded(
       key("session_ttl", Type::duration, "1h", "how long a module may answer late to a session"),
       1000, 86400000));
-  schema.add(bounded(key("dedupe_ttl", Type::duration, "10m",
-                         "how long an event_id is remembered to drop duplicates"),
-                     1000, 86400000));
-  schema.add(bounded(
+  schema.add(config::bounded(key("dedupe_ttl", Type::duration, "10m",
+                                 "how long an event_id is remembered to drop duplicates"),
+                             1000, 86400000));
+  schema.add(config::bounded(
       key("dedupe_capacity", Type::integer, 200000, "event ids remembered in process at most"),
       1000, 10000000));
-  schema.add(bounded(key("command_ttl", Type::duration, "5m",
-                         "commands are reloaded at least this often (NOTIFY reloads at once)"),
-                     1000, 86400000));
-  schema.add(bounded(key("community_ttl", Type::duration, "10m",
-                         "entities, permissions, aliases and rules: reload at least this often"),
-                     1000, 86400000));
-  schema.add(bounded(key("member_ttl", Type::duration, "1m",
-                         "how long a user's community role and reputation are cached"),
-                     0, 3600000));
-  schema.add(bounded(key("api_key_ttl", Type::duration, "1m",
-                         "API keys are reloaded at least this often (and on an unknown key)"),
-                     1000, 3600000));
-  schema.add(bounded(key("audit_flush_interval", Type::duration, "50ms",
-                         "audit rows (executions, responses) are written at least this often"),
-                     1, 60000));
-  schema.add(bounded(
+  schema.add(
+      config::bounded(key("command_ttl", Type::duration, "5m",
+                          "commands are reloaded at least this often (NOTIFY reloads at once)"),
+                      1000, 86400000));
+  schema.add(
+      config::bounded(key("community_ttl", Type::duration, "10m",
+                          "entities, permissions, aliases and rules: reload at least this often"),
+                      1000, 86400000));
+  schema.add(config::bounded(key("member_ttl", Type::duration, "1m",
+                                 "how long a user's community role and reputation are cached"),
+                             0, 3600000));
+  schema.add(
+      config::bounded(key("api_key_ttl", Type::duration, "1m",
+                          "API keys are reloaded at least this often (and on an unknown key)"),
+                      1000, 3600000));
+  schema.add(
+      config::bounded(key("audit_flush_interval", Type::duration, "50ms",
+                          "audit rows (executions, responses) are written at least this often"),
+                      1, 60000));
+  schema.add(config::bounded(
       key("audit_batch_size", Type::integer, 500, "audit rows written in one statement at most"), 1,
       100000));
-  schema.add(bounded(key("audit_buffer_limit", Type::integer, 100000,
-                         "audit rows kept in memory while PostgreSQL is away; more are dropped "
-                         "and counted"),
-                     100, 10000000));
-  schema.add(bounded(key("reputation_flush_interval", Type::duration, "1s",
-                         "reputation points are summed in memory and written this often"),
-                     10, 600000));
-  schema.add(bounded(key("rate_limit_window", Type::duration, "1m",
-                         "the sliding window of every command rate limit"),
-                     1000, 86400000));
-  schema.add(bounded(key("command_entity_limit", Type::integer, 0,
-                         "calls of one command per channel per window; 0 = no limit"),
-                     0, 1000000));
-  schema.add(bounded(
+  schema.add(
+      config::bounded(key("audit_buffer_limit", Type::integer, 100000,
+                          "audit rows kept in memory while PostgreSQL is away; more are dropped "
+                          "and counted"),
+                      100, 10000000));
+  schema.add(config::bounded(key("reputation_flush_interval", Type::duration, "1s",
+                                 "reputation points are summed in memory and written this often"),
+                             10, 600000));
+  schema.add(config::bounded(key("rate_limit_window", Type::duration, "1m",
+                                 "the sliding window of every command rate limit"),
+                             1000, 86400000));
+  schema.add(config::bounded(key("command_entity_limit", Type::integer, 0,
+                                 "calls of one command per channel per window; 0 = no limit"),
+                             0, 1000000));
+  schema.add(config::bounded(
       key("entity_limit", Type::integer, 0, "commands per channel per window; 0 = no limit"), 0,
       1000000));
   schema.add(key("cooldown_message", Type::string,
@@ -113,9 +105,9 @@ config::Schema config_schema() {
   schema.add(secret("openwhisk_auth", "OpenWhisk API key user:password for openwhisk modules"));
   schema.add(key("ca_file", Type::string, "",
                  "extra CA certificates (PEM) trusted for modules and callbacks"));
-  schema.add(bounded(key("callback_timeout", Type::duration, "5s",
-                         "deadline for delivering a late answer to a collector's callback"),
-                     100, 60000));
+  schema.add(config::bounded(key("callback_timeout", Type::duration, "5s",
+                                 "deadline for delivering a late answer to a collector's callback"),
+                             100, 60000));
   return schema;
 }
 

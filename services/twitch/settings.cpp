@@ -1,5 +1,6 @@
 #include "twitch/settings.hpp"
 
+#include "config/keys.hpp"
 #include "error/error.hpp"
 #include "twitch/normalize.hpp"
 
@@ -12,27 +13,10 @@ namespace {
 
 constexpr const char* kSection = "twitch";
 
-config::KeySpec key(std::string name, config::Type type, nlohmann::json default_value,
-                    std::string doc) {
-  config::KeySpec spec;
-  spec.section = kSection;
-  spec.name = std::move(name);
-  spec.type = type;
-  spec.default_value = std::move(default_value);
-  spec.doc = std::move(doc);
-  return spec;
-}
-
-config::KeySpec bounded(config::KeySpec spec, double min, double max) {
-  spec.min = min;
-  spec.max = max;
-  return spec;
-}
+const config::KeyMaker key(kSection);
 
 config::KeySpec secret(std::string name, std::string doc) {
-  config::KeySpec spec = key(std::move(name), config::Type::string, nullptr, std::move(doc));
-  spec.secret = true;
-  return spec;
+  return key.secret(std::move(name), std::move(doc));
 }
 
 bool is_http_url(const std::string& url) {
@@ -51,9 +35,10 @@ config::Schema config_schema() {
   config::Schema schema = daemon::base_schema(daemon_info());
   schema.add(key("listen", Type::string, "127.0.0.1",
                  "address the webhook server (EventSub, router callback) listens on"));
-  schema.add(bounded(key("port", Type::integer, 8002, "webhook server port"), 1, 65535));
+  schema.add(config::bounded(key("port", Type::integer, 8002, "webhook server port"), 1, 65535));
   schema.add(key("irc_host", Type::string, "irc.chat.twitch.tv", "Twitch chat (IRC) server"));
-  schema.add(bounded(key("irc_port", Type::integer, 6697, "Twitch chat (IRC) port"), 1, 65535));
+  schema.add(
+      config::bounded(key("irc_port", Type::integer, 6697, "Twitch chat (IRC) port"), 1, 65535));
   schema.add(key("irc_tls", Type::boolean, true, "speak TLS to the IRC server"));
   schema.add(key("irc_ca_file", Type::string, "",
                  "extra CA certificates (PEM) trusted for the IRC server; empty = system store"));
@@ -70,51 +55,54 @@ config::Schema config_schema() {
   schema.add(key("router_url", Type::string, "http://127.0.0.1:8000", "waddle-routerd's base URL"));
   schema.add(secret("router_api_key",
                     "API key with role collector (waddle apikey create NAME --role collector)"));
-  schema.add(bounded(key("name", Type::string, "twitch",
-                         "the name this collector registers with the router under"),
-                     1, 128));
+  schema.add(config::bounded(key("name", Type::string, "twitch",
+                                 "the name this collector registers with the router under"),
+                             1, 128));
   schema.add(key("callback_url", Type::string, "",
                  "URL the router posts late answers to; empty = "
                  "http://<listen>:<port>/twitch/callback"));
   schema.add(secret("callback_token",
                     "bearer token the router must send to /twitch/callback; unset = a random "
                     "one made at start and given to the router when registering"));
-  schema.add(bounded(key("heartbeat_interval", Type::duration, "30s",
-                         "how often the collector tells the router it is alive"),
-                     1000, 3600000));
-  schema.add(bounded(key("router_timeout", Type::duration, "10s",
-                         "deadline of one call to the router (events, registration)"),
-                     100, 120000));
-  schema.add(bounded(key("max_in_flight", Type::integer, 1000,
-                         "router calls at once; events beyond it are dropped and counted"),
-                     1, 100000));
-  schema.add(bounded(key("send_limit", Type::integer, 20,
-                         "chat messages per send_window where the bot is not a moderator"),
-                     1, 10000));
-  schema.add(bounded(key("send_limit_privileged", Type::integer, 100,
-                         "chat messages per send_window where the bot is moderator, VIP or "
-                         "broadcaster"),
-                     1, 10000));
-  schema.add(bounded(key("send_window", Type::duration, "30s", "the chat send limits' window"),
-                     1000, 3600000));
-  schema.add(bounded(key("channel_interval", Type::duration, "1s",
-                         "least time between two messages in a channel where the bot is not "
-                         "privileged"),
-                     0, 60000));
-  schema.add(bounded(key("send_margin", Type::duration, "500ms",
-                         "added to send_window and channel_interval, for network jitter"),
-                     0, 10000));
-  schema.add(bounded(
+  schema.add(config::bounded(key("heartbeat_interval", Type::duration, "30s",
+                                 "how often the collector tells the router it is alive"),
+                             1000, 3600000));
+  schema.add(config::bounded(key("router_timeout", Type::duration, "10s",
+                                 "deadline of one call to the router (events, registration)"),
+                             100, 120000));
+  schema.add(config::bounded(key("max_in_flight", Type::integer, 1000,
+                                 "router calls at once; events beyond it are dropped and counted"),
+                             1, 100000));
+  schema.add(config::bounded(key("send_limit", Type::integer, 20,
+                                 "chat messages per send_window where the bot is not a moderator"),
+                             1, 10000));
+  schema.add(config::bounded(key("send_limit_privileged", Type::integer, 100,
+                                 "chat messages per send_window where the bot is moderator, VIP or "
+                                 "broadcaster"),
+                             1, 10000));
+  schema.add(config::bounded(
+      key("send_window", Type::duration, "30s", "the chat send limits' window"), 1000, 3600000));
+  schema.add(
+      config::bounded(key("channel_interval", Type::duration, "1s",
+                          "least time between two messages in a channel where the bot is not "
+                          "privileged"),
+                      0, 60000));
+  schema.add(config::bounded(key("send_margin", Type::duration, "500ms",
+                                 "added to send_window and channel_interval, for network jitter"),
+                             0, 10000));
+  schema.add(config::bounded(
       key("join_limit", Type::integer, 20, "JOINs per join_window (20; 2000 for verified bots)"), 1,
       100000));
+  schema.add(config::bounded(key("join_window", Type::duration, "10s", "the JOIN limit's window"),
+                             1000, 3600000));
+  schema.add(config::bounded(
+      key("queue_per_channel", Type::integer, 100,
+          "chat messages waiting per channel at most; more are dropped and counted"),
+      1, 100000));
   schema.add(
-      bounded(key("join_window", Type::duration, "10s", "the JOIN limit's window"), 1000, 3600000));
-  schema.add(bounded(key("queue_per_channel", Type::integer, 100,
-                         "chat messages waiting per channel at most; more are dropped and counted"),
-                     1, 100000));
-  schema.add(bounded(key("queue_total", Type::integer, 2000,
-                         "chat messages waiting in all at most; more are dropped and counted"),
-                     1, 1000000));
+      config::bounded(key("queue_total", Type::integer, 2000,
+                          "chat messages waiting in all at most; more are dropped and counted"),
+                      1, 1000000));
   return schema;
 }
 
