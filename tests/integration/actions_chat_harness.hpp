@@ -159,21 +159,34 @@ class ChatHarness {
             {"config", config_}};
   }
 
+  // One POST to the module with the given headers (none: unsigned).
+  waddle::net::ClientResponse post(const std::string& module, const std::string& body,
+                                   waddle::net::HeaderList headers) {
+    waddle::net::ClientRequest request{
+        .method = "POST",
+        .url = "http://127.0.0.1:" + std::to_string(port_) + "/modules/" + module,
+        .headers = std::move(headers),
+        .body = body};
+    request.headers.emplace_back("Content-Type", "application/json");
+    auto call = [this, request]() mutable { return client_.request(std::move(request)); };
+    return asio::co_spawn(io_, call(), asio::use_future).get();
+  }
+
+  // Signed as the router signs, with the module's secret, at unix time `at`.
+  waddle::net::ClientResponse post_signed(const std::string& module, const std::string& body,
+                                          std::int64_t at = std::time(nullptr)) {
+    const std::string ts = std::to_string(at);
+    return post(
+        module, body,
+        {{"X-Waddle-Timestamp", ts},
+         {"X-Waddle-Signature", waddle::crypto::module_signature(secret(module), ts, body)}});
+  }
+
   // What `module` says in chat to `message` (empty when it says nothing).
   std::string chat(const std::string& module, const ChatUser& user, const std::string& message,
                    std::int64_t community = 0) {
     const std::string body = body_for(user, message, community ? community : community_).dump();
-    const std::string ts = std::to_string(std::time(nullptr));
-    waddle::net::ClientRequest request{
-        .method = "POST",
-        .url = "http://127.0.0.1:" + std::to_string(port_) + "/modules/" + module,
-        .headers = {{"X-Waddle-Timestamp", ts},
-                    {"X-Waddle-Signature",
-                     waddle::crypto::module_signature(secret(module), ts, body)},
-                    {"Content-Type", "application/json"}},
-        .body = body};
-    auto call = [this, request]() mutable { return client_.request(std::move(request)); };
-    auto response = asio::co_spawn(io_, call(), asio::use_future).get();
+    auto response = post_signed(module, body);
     INFO(message << " -> " << response.status << " " << response.body);
     REQUIRE(response.status == 200);
     const json answer = json::parse(response.body);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "actions/server.hpp"
+#include "actions_chat_harness.hpp"
 #include "crypto/module_signature.hpp"
 #include "net/http_client.hpp"
 #include "support/database.hpp"
@@ -27,156 +28,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct User {
-  std::string id;
-  std::string name;
-  std::vector<std::string> roles;
-  std::string community_role = "member";
-};
-
-const User kAlice{"1", "alice", {"subscriber"}};
-const User kMod{"2", "modbob", {"moderator"}};
-const User kOwner{"3", "carol", {}, "owner"};
-
-class Harness {
- public:
-  Harness()
-      : guard_(asio::make_work_guard(io_)),
-        runner_([this] { io_.run(); }),
-        client_(io_.get_executor(), {.total_timeout = 20s}) {
-    community_ = add_community("demo");
-    server_ = std::make_unique<waddle::actions::ActionServer>(
-        io_,
-        waddle::actions::Settings{
-            .listen_address = "127.0.0.1", .port = 0, .database_url = db_.url(), .pool_size = 2});
-    port_ = server_->start();
-  }
-
-  ~Harness() {
-    server_->stop(2s);
-    guard_.reset();
-    runner_.join();
-  }
-
-  std::int64_t add_community(const std::string& name) {
-    pqxx::connection conn(db_.url());
-    pqxx::work tx(conn);
-    auto id = tx.exec_params1("insert into communities (name) values ($1) returning id", name)[0]
-                  .as<std::int64_t>();
-    tx.commit();
-    return id;
-  }
-
-  json query(const std::string& sql) {
-    pqxx::connection conn(db_.url());
-    pqxx::nontransaction tx(conn);
-    json rows = json::array();
-    for (const auto& row : tx.exec(sql)) {
-      json r = json::array();
-      for (const auto& field : row) r.push_back(field.is_null() ? "" : field.c_str());
-      rows.push_back(r);
-    }
-    return rows;
-  }
-
-  std::string secret(const std::string& module) {
-    auto rows = query("select secret from module_secrets where module_name = '" + module + "'");
-    REQUIRE(rows.size() == 1);
-    return rows[0][0];
-  }
-
-  // The §2.3 body the router builds for `message` typed by `user`.
-  json body_for(const User& user, const std::string& message, std::int64_t community) {
-    std::string rest = message.substr(1);
-    const auto space = rest.find(' ');
-    std::string command = rest.substr(0, space);
-    std::string raw = space == std::string::npos ? "" : rest.substr(space + 1);
-    while (!raw.empty() && raw.front() == ' ') raw.erase(0, 1);
-    json args = json::array();
-    std::string word;
-    for (char c : raw + " ") {
-      if (c == ' ') {
-        if (!word.empty()) args.push_back(word);
-        word.clear();
-      } else {
-        word += c;
-      }
-    }
-    return {{"session_id", "sess_1"},
-            {"execution_id", "exec_1"},
-            {"entity_id", "console:local:demo"},
-            {"community", {{"id", community}, {"name", "demo"}}},
-            {"platform", "console"},
-            {"user",
-             {{"id", user.id},
-              {"name", user.name},
-              {"display_name", user.name},
-              {"roles", user.roles},
-              {"community_role", user.community_role},
-              {"reputation", 0}}},
-            {"trigger", "command"},
-            {"prefix", "!"},
-            {"command", command},
-            {"args", args},
-            {"raw_args", raw},
-            {"message", message},
-            {"message_type", "chatMessage"},
-            {"event", {{"channel_id", "demo"}}},
-            {"config", json::object()}};
-  }
-
-  waddle::net::ClientResponse post(const std::string& module, const std::string& body,
-                                   waddle::net::HeaderList headers) {
-    waddle::net::ClientRequest request{
-        .method = "POST",
-        .url = "http://127.0.0.1:" + std::to_string(port_) + "/modules/" + module,
-        .headers = std::move(headers),
-        .body = body};
-    request.headers.emplace_back("Content-Type", "application/json");
-    auto call = [this, request]() mutable { return client_.request(std::move(request)); };
-    return asio::co_spawn(io_, call(), asio::use_future).get();
-  }
-
-  waddle::net::ClientResponse post_signed(const std::string& module, const std::string& body,
-                                          std::int64_t at = std::time(nullptr)) {
-    const std::string ts = std::to_string(at);
-    return post(
-        module, body,
-        {{"X-Waddle-Timestamp", ts},
-         {"X-Waddle-Signature", waddle::crypto::module_signature(secret(module), ts, body)}});
-  }
-
-  // What the module says in chat to `message` (empty when it says nothing).
-  std::string chat(const std::string& module, const User& user, const std::string& message,
-                   std::int64_t community = 0) {
-    auto response =
-        post_signed(module, body_for(user, message, community ? community : community_).dump());
-    INFO(message << " -> " << response.status << " " << response.body);
-    REQUIRE(response.status == 200);
-    const json answer = json::parse(response.body);
-    REQUIRE(answer["actions"].is_array());
-    if (answer["actions"].empty()) return "";
-    REQUIRE(answer["actions"].size() == 1);
-    REQUIRE(answer["actions"][0]["type"] == "chat");
-    return answer["actions"][0]["text"];
-  }
-
-  std::int64_t community() const { return community_; }
-
- private:
-  waddle::test::FreshDatabase db_{true};
-  asio::io_context io_;
-  asio::executor_work_guard<asio::io_context::executor_type> guard_;
-  std::thread runner_;
-  waddle::net::HttpClient client_;
-  std::unique_ptr<waddle::actions::ActionServer> server_;
-  std::int64_t community_ = 0;
-  std::uint16_t port_ = 0;
-};
-
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using Harness = waddle::test::actions::ChatHarness;
+using User = waddle::test::actions::ChatUser;
+using waddle::test::actions::contains;
+using waddle::test::actions::kAlice;
+using waddle::test::actions::kMod;
+using waddle::test::actions::kOwner;
 
 }  // namespace
 
