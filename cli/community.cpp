@@ -1,4 +1,6 @@
 // waddle community list | show NAME | add NAME | set NAME | remove NAME [--force]
+#include <algorithm>
+#include <cctype>
 #include <optional>
 #include <regex>
 
@@ -11,6 +13,7 @@ namespace {
 
 constexpr const char* kColumns =
     "c.id, c.name, c.display_name, c.description, c.is_global, c.is_active, "
+    "coalesce(c.config->>'command_prefixes', '!') as prefixes, "
     "(select count(*) from community_members m where m.community_id = c.id) as members, "
     "(select count(*) from entities e where e.community_id = c.id) as entities, "
     "c.created_by, c.created_at, c.updated_at";
@@ -90,7 +93,7 @@ void add_community_commands(CLI::App& app, Context& ctx) {
   });
 
   struct SetArgs {
-    std::string name, display_name, description, active;
+    std::string name, display_name, description, active, prefixes;
   };
   auto set_args = std::make_shared<SetArgs>();
   auto* set =
@@ -103,15 +106,33 @@ void add_community_commands(CLI::App& app, Context& ctx) {
   auto* active_opt =
       set->add_option("--active", set_args->active, "enable or disable the community")
           ->check(CLI::IsMember({"true", "false"}));
-  set->callback([&ctx, set_args, display_opt, description_opt, active_opt] {
+  auto* prefixes_opt = set->add_option(
+      "--prefixes", set_args->prefixes,
+      "characters that start a local command in this community, e.g. '!?' (default '!'; '#' "
+      "always starts a marketplace command)");
+  set->callback([&ctx, set_args, display_opt, description_opt, active_opt, prefixes_opt] {
     const auto& a = *set_args;
     nlohmann::json changes = nlohmann::json::object();
     if (display_opt->count()) changes["display_name"] = a.display_name;
     if (description_opt->count()) changes["description"] = a.description;
     if (active_opt->count()) changes["is_active"] = parse_bool_text(a.active);
+    if (prefixes_opt->count()) {
+      const bool valid = !a.prefixes.empty() && a.prefixes.size() <= 8 &&
+                         std::all_of(a.prefixes.begin(), a.prefixes.end(), [&](char c) {
+                           return c != '#' && std::ispunct(static_cast<unsigned char>(c)) &&
+                                  std::count(a.prefixes.begin(), a.prefixes.end(), c) == 1;
+                         });
+      if (!valid) {
+        throw Error(Errc::invalid_argument,
+                    "--prefixes: expected 1 to 8 different punctuation characters other than '#', "
+                    "got '" +
+                        a.prefixes + "'");
+      }
+      changes["prefixes"] = a.prefixes;
+    }
     if (changes.empty()) {
       throw Error(Errc::invalid_argument,
-                  "nothing to change: give --display-name, --description or --active");
+                  "nothing to change: give --display-name, --description, --active or --prefixes");
     }
     auto row = ctx.write(
         "community.set", a.name,
@@ -126,9 +147,12 @@ void add_community_commands(CLI::App& app, Context& ctx) {
           if (changes.contains("is_active")) active = changes["is_active"].get<bool>();
           tx.exec_params(
               "update communities set display_name = coalesce($2, display_name), "
-              "description = coalesce($3, description), is_active = coalesce($4, is_active) "
+              "description = coalesce($3, description), is_active = coalesce($4, is_active), "
+              "config = case when $5::text is null then config "
+              "  else jsonb_set(config, '{command_prefixes}', to_jsonb($5::text)) end "
               "where id = $1",
-              id, text_or_null("display_name"), text_or_null("description"), active);
+              id, text_or_null("display_name"), text_or_null("description"), active,
+              text_or_null("prefixes"));
           return load(tx, id);
         },
         changes);

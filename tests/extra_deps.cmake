@@ -58,3 +58,7 @@ if(TARGET integration_actions_router AND TARGET waddle-routerd)
   target_compile_definitions(integration_actions_router PRIVATE WADDLE_ROUTERD="$<TARGET_FILE:waddle-routerd>")
   target_compile_options(integration_actions_router PRIVATE -Wno-mismatched-new-delete)
 endif()
+# The router tests also drive the waddle CLI.
+if(TARGET integration_router_api AND TARGET waddle)
+  add_dependencies(integration_router_api waddle)
+endif()

@@ -126,7 +126,14 @@ EntityInfo read_entity(const pqxx::row& row) {
   return e;
 }
 
-constexpr const char* kCommunityColumns = "select id, name, is_active from communities";
+constexpr const char* kCommunityColumns =
+    "select id, name, is_active, coalesce(config->>'command_prefixes', '') as prefixes "
+    "from communities";
+
+CommunityRef read_community(const pqxx::row& row) {
+  return {row["id"].as<std::int64_t>(), row["name"].as<std::string>(), row["is_active"].as<bool>(),
+          row["prefixes"].as<std::string>()};
+}
 constexpr const char* kAliasColumns =
     "select community_id, alias, expansion, is_active from aliases";
 constexpr const char* kPermissionColumns =
@@ -249,8 +256,7 @@ std::shared_ptr<Catalog::CommunityData> load_community(pqxx::transaction_base& t
   auto found = tx.exec_params(std::string(kCommunityColumns) + " where id = $1", id);
   if (found.empty()) return nullptr;
   CommunityRows rows;
-  rows.ref = {found[0]["id"].as<std::int64_t>(), found[0]["name"].as<std::string>(),
-              found[0]["is_active"].as<bool>()};
+  rows.ref = read_community(found[0]);
   for (const auto& row :
        tx.exec_params(std::string(kAliasColumns) + " where community_id = $1 order by id", id)) {
     add_alias_row(rows, row);
@@ -319,8 +325,9 @@ void add_to_plan(Catalog::Plan& plan, const nlohmann::json& payload) {
   const auto op = payload.value("op", std::string());
   const bool commands = table == "commands";
   const bool entities = table == "entities";
-  const bool community_scoped =
-      table == "aliases" || table == "string_rules" || table == "command_permissions";
+  const bool community_row = table == "communities";  // its own id is the community
+  const bool community_scoped = community_row || table == "aliases" || table == "string_rules" ||
+                                table == "command_permissions";
   if (!commands && !entities && !community_scoped) return;  // not a table we cache
   if (op == "TRUNCATE") {
     (commands ? plan.all_commands : plan.all_communities) = true;
@@ -340,8 +347,9 @@ void add_to_plan(Catalog::Plan& plan, const nlohmann::json& payload) {
     }
     understood = true;
   }
-  for (const char* field : {"community_id", "old_community_id"}) {
+  for (const char* field : {"community_id", "old_community_id", "id"}) {
     if (!community_scoped || !payload.contains(field)) continue;
+    if ((std::string_view(field) == "id") != community_row) continue;
     const auto& value = payload[field];
     if (!value.is_number_integer()) continue;
     plan.community_ids.insert(value.get<std::int64_t>());
@@ -390,7 +398,7 @@ Catalog::Snapshot read_everything(pqxx::connection& conn) {
   std::map<std::int64_t, CommunityRows> rows;
   for (const auto& row : tx.exec(std::string(kCommunityColumns) + " order by id")) {
     auto id = row["id"].as<std::int64_t>();
-    rows[id].ref = {id, row["name"].as<std::string>(), row["is_active"].as<bool>()};
+    rows[id].ref = read_community(row);
   }
   // A row of a community created after the communities query cannot appear: same snapshot.
   for (const auto& row : tx.exec(std::string(kAliasColumns) + " order by id")) {

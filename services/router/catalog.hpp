@@ -45,6 +45,7 @@ struct CommunityRef {
   std::int64_t id = 0;
   std::string name;
   bool is_active = true;
+  std::string prefixes;  // communities.config->>'command_prefixes'; empty: the router's default
 };
 
 // One `entities` row with its community.

@@ -1,6 +1,7 @@
 #include "router/engine.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -48,6 +49,14 @@ std::optional<std::string> metadata_string(const model::Event& event, const char
 }
 
 }  // namespace
+
+bool valid_prefixes(std::string_view prefixes) {
+  if (prefixes.empty() || prefixes.size() > 8) return false;
+  for (char c : prefixes) {
+    if (c == '#' || !std::ispunct(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
 
 std::string make_id(std::string_view prefix) {
   return std::string(prefix) + "_" + crypto::hex_encode(crypto::random_bytes(12));
@@ -189,7 +198,17 @@ asio::awaitable<bool> Engine::ensure_first(Call& call) {
 
 asio::awaitable<void> Engine::run_command_line(Call& call) {
   const Settings& settings = *call.settings;
-  auto line = parse_command_line(call.event.message, settings.prefixes);
+  // A community may start its local commands with other characters (config.command_prefixes,
+  // e.g. "!?"); '#' always starts a marketplace command.
+  std::string prefixes = settings.prefixes;
+  if (auto community = parts_.catalog.community(call.entity->community_id);
+      community && valid_prefixes(community->prefixes)) {
+    prefixes = community->prefixes + "#";
+  }
+  auto line = parse_command_line(call.event.message, prefixes);
+  if (line && line->prefix != '#' && settings.prefixes.find(line->prefix) == std::string::npos) {
+    line->prefix = '!';  // the community's own local prefix: a `!` command in the registry
+  }
   if (!line) {
     co_await run_rules(call);
     if (call.outcome == "ignored") call.outcome = "chat";

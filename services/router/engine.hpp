@@ -95,6 +95,9 @@ class Engine {
   std::atomic<std::shared_ptr<const Settings>> settings_;
 };
 
+// A community's command_prefixes: 1 to 8 ASCII punctuation characters other than '#'.
+bool valid_prefixes(std::string_view prefixes);
+
 // A fresh id: "<prefix>_" + 24 hex digits.
 std::string make_id(std::string_view prefix);
 

@@ -10,6 +10,7 @@
 #include "overlay/feed.hpp"
 #include "redis/subscriber.hpp"
 #include "router_support.hpp"
+#include "support/cli.hpp"
 
 using json = nlohmann::json;
 using waddle::fakes::ModuleBehaviour;
@@ -81,6 +82,24 @@ TEST_CASE("a command runs through an alias to a signed module call and back", "[
   CHECK(h.wait_count("select coalesce(sum(t.points), 0) from reputation_totals t join "
                      "communities c on c.id = t.community_id where c.is_global",
                      5) == 5);
+}
+
+TEST_CASE("a community's own command prefixes take effect at once", "[router]") {
+  RouterHarness h;
+  h.add_command("!", "ping", "pinger");
+  h.start();
+  CHECK(h.send(h.chat_event("?ping"))["outcome"] == "chat");
+  auto set = run_process({waddle_binary(), "--database-url", h.db().url(), "community", "set",
+                          "demo", "--prefixes", "!?"});
+  INFO(set.err);
+  REQUIRE(set.status == 0);
+  // communities changes are NOTIFYed (0011): no restart, no TTL wait.
+  CHECK(h.eventually([&] { return h.send(h.chat_event("?ping"))["outcome"] == "command"; }));
+  CHECK(h.send(h.chat_event("!ping"))["outcome"] == "command");
+  CHECK(h.send(h.chat_event("#ping"))["outcome"] == "unknown_command");
+  auto bad = run_process({waddle_binary(), "--database-url", h.db().url(), "community", "set",
+                          "demo", "--prefixes", "a#"});
+  CHECK(bad.status == 2);
 }
 
 TEST_CASE("duplicates are dropped and plain chat runs nothing", "[router]") {
@@ -242,8 +261,10 @@ TEST_CASE("string rules: each match type and each action, managed over the API",
             {"priority", 5}});
   add_rule({{"string", "(a+)+$"}, {"match_type", "regex"}, {"action", "warn"}, {"priority", 6}});
 
-  // Rules created over the API reach the router through NOTIFY.
-  REQUIRE(h.eventually([&] { return h.send(h.chat_event("Hello There"))["outcome"] == "rule"; }));
+  // Rules created over the API reach the router through NOTIFY. Wait for the last one (the regex
+  // matches "aaa"): a reload reads the community's whole rule set, so the others are in too.
+  REQUIRE(h.eventually([&] { return h.send(h.chat_event("aaa"))["outcome"] == "rule"; }));
+  CHECK(h.send(h.chat_event("Hello There"))["outcome"] == "rule");
   json warned = h.send(h.chat_event("hello there"));
   CHECK(first_chat(warned) == "@alice, no greetings");
   CHECK(h.send(h.chat_event("hello there you"))["outcome"] == "chat");  // exact: whole message
