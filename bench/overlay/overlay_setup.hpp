@@ -10,12 +10,11 @@
 #include <optional>
 #include <string>
 
+#include "router/bench_setup.hpp"
+
 struct redisContext;
 
 namespace waddle::bench {
-
-// User + system CPU time of process `pid` so far, from /proc/PID/stat (0 when unreadable).
-double process_cpu_seconds(pid_t pid);
 
 struct OverlaySeed {
   std::int64_t community_id = 0;
@@ -34,28 +33,14 @@ struct OverlayConfig {
   std::string workdir;  // config, admin socket and log go here
 };
 
-// waddle-overlayd as a child process (its stderr in workdir/overlayd.log), stopped with SIGTERM
-// (then SIGKILL after 15 s) by stop() or the destructor.
-class OverlayProcess {
+// waddle-overlayd as a child process (bench/router's DaemonProcess; its stderr in
+// workdir/waddle-overlayd.log).
+class OverlayProcess : public DaemonProcess {
  public:
-  explicit OverlayProcess(const OverlayConfig& config);
-  ~OverlayProcess();
-  OverlayProcess(const OverlayProcess&) = delete;
-  OverlayProcess& operator=(const OverlayProcess&) = delete;
-
-  // Polls GET /readyz (503 until the Redis subscription is confirmed); throws
-  // std::runtime_error with the log's tail when the daemon exits or is not ready in time.
-  void wait_ready(std::chrono::seconds limit);
-  bool alive();
-  std::optional<int> stop();
-  std::uint16_t port() const { return port_; }
-  double cpu_seconds() const { return process_cpu_seconds(pid_); }
-  std::string log_tail(std::size_t bytes = 4000) const;
+  explicit OverlayProcess(const OverlayConfig& config) : OverlayProcess(config, free_port()) {}
 
  private:
-  std::uint16_t port_ = 0;
-  pid_t pid_ = -1;
-  std::string log_path_;
+  OverlayProcess(const OverlayConfig& config, std::uint16_t port);
 };
 
 // A blocking hiredis connection for PUBLISH. Throws waddle::Error when it cannot connect.

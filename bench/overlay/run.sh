@@ -1,55 +1,8 @@
 #!/usr/bin/env bash
-# Runs waddle-bench-overlay against a private PostgreSQL + Redis (scripts/dev-cluster) that it
-# starts in a temporary directory and stops and removes afterwards. Builds nothing.
+# Runs waddle-bench-overlay against a private PostgreSQL + Redis (scripts/dev-cluster) that is
+# started in a temporary directory and stopped and removed afterwards. Builds nothing.
 #
 #   bench/overlay/run.sh [--bin PATH] [--cluster DIR] [--] [waddle-bench-overlay options]
 #
-# --bin      the bench binary (default: $WADDLE_BENCH_BIN, else build-bench/ then build/ of
-#            this checkout); configure with -DWADDLE_BENCH=ON and build target waddle-bench-overlay
-# --cluster  an existing dev-cluster directory to use (started if needed, left running)
-# Everything else goes to the binary, e.g. --json, --smoke, --clients 2000, --publishes 100.
-set -euo pipefail
-
-repo=$(cd "$(dirname "$0")/../.." && pwd)
-bin=${WADDLE_BENCH_BIN:-}
-cluster=
-args=()
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --bin) bin=$2; shift 2 ;;
-    --cluster) cluster=$2; shift 2 ;;
-    --) shift; args+=("$@"); break ;;
-    *) args+=("$1"); shift ;;
-  esac
-done
-if [ -z "$bin" ]; then
-  for candidate in "$repo/build-bench" "$repo/build"; do
-    if [ -x "$candidate/bench/overlay/waddle-bench-overlay" ]; then
-      bin="$candidate/bench/overlay/waddle-bench-overlay"
-      break
-    fi
-  done
-fi
-if [ -z "$bin" ] || [ ! -x "$bin" ]; then
-  echo "run.sh: no waddle-bench-overlay binary: configure with -DWADDLE_BENCH=ON, build the" \
-    "target waddle-bench-overlay, or pass --bin PATH" >&2
-  exit 2
-fi
-
-own_cluster=
-if [ -z "$cluster" ]; then
-  cluster=$(mktemp -d /tmp/waddle-bench-cluster.XXXXXX)
-  # PostgreSQL runs as `postgres` under root: let it reach its data inside this directory.
-  chmod 0755 "$cluster"
-  own_cluster=1
-fi
-cleanup() {
-  if [ -n "$own_cluster" ]; then
-    "$repo/scripts/dev-cluster" stop "$cluster" >/dev/null 2>&1 || true
-    rm -rf "$cluster"
-  fi
-}
-trap cleanup EXIT
-"$repo/scripts/dev-cluster" start "$cluster" >&2
-eval "$("$repo/scripts/dev-cluster" env "$cluster")"
-"$bin" "${args[@]}"
+# e.g. --json, --smoke, --clients 2000 --publishes 100. See bench/run-with-cluster.sh for --bin and --cluster.
+exec "$(dirname "$0")/../run-with-cluster.sh" overlay "$@"

@@ -46,13 +46,13 @@ std::string with_database(const std::string& url, const std::string& database) {
   return std::string(copy.buffer());
 }
 
+}  // namespace
+
 std::uint16_t free_port() {
   asio::io_context io;
   asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
   return acceptor.local_endpoint().port();
 }
-
-}  // namespace
 
 BenchDatabase::BenchDatabase(const std::string& server_url, const std::string& migrations_dir)
     : server_url_(server_url),
@@ -145,15 +145,24 @@ nlohmann::json chat_event(const std::string& event_id, const std::string& entity
           {"timestamp", "2026-11-23T12:00:00Z"}};
 }
 
-RouterProcess::RouterProcess(const RouterConfig& config)
-    : port_(free_port()), log_path_(config.workdir + "/router.log") {
-  const std::string config_path = config.workdir + "/waddle.yaml";
+RouterProcess::RouterProcess(const RouterConfig& config, std::uint16_t port)
+    : DaemonProcess(
+          "waddle-routerd", config.binary, config.workdir,
+          "log:\n  level: " + config.log_level +
+              "\ndatabase:\n  pool_size: 8\nrouter:\n  threads: " + std::to_string(config.threads) +
+              "\n  listen: 127.0.0.1\n  port: " + std::to_string(port) +
+              "\n  admin_socket: " + config.workdir + "/router.sock\n",
+          config.database_url, config.redis_url, port) {}
+
+DaemonProcess::DaemonProcess(std::string name, const std::string& binary,
+                             const std::string& workdir, const std::string& config_yaml,
+                             const std::string& database_url, const std::string& redis_url,
+                             std::uint16_t port)
+    : name_(std::move(name)), port_(port), log_path_(workdir + "/" + name_ + ".log") {
+  const std::string config_path = workdir + "/waddle.yaml";
   {
     std::ofstream out(config_path);
-    out << "log:\n  level: " << config.log_level << "\n"
-        << "database:\n  pool_size: 8\n"
-        << "router:\n  threads: " << config.threads << "\n  listen: 127.0.0.1\n  port: " << port_
-        << "\n  admin_socket: " << config.workdir << "/router.sock\n";
+    out << config_yaml;
     if (!out) throw Error(Errc::unavailable, "cannot write " + config_path);
   }
   // The URLs go in through the environment (secrets stay out of the YAML); other WADDLE_*
@@ -162,12 +171,12 @@ RouterProcess::RouterProcess(const RouterConfig& config)
   for (char** e = environ; *e; ++e) {
     if (std::strncmp(*e, "WADDLE_", 7) != 0) env.emplace_back(*e);
   }
-  env.push_back("WADDLE_DATABASE_URL=" + config.database_url);
-  if (!config.redis_url.empty()) env.push_back("WADDLE_REDIS_URL=" + config.redis_url);
+  env.push_back("WADDLE_DATABASE_URL=" + database_url);
+  if (!redis_url.empty()) env.push_back("WADDLE_REDIS_URL=" + redis_url);
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
-  std::vector<std::string> args{config.binary, "--config", config_path};
+  std::vector<std::string> args{binary, "--config", config_path};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -178,20 +187,19 @@ RouterProcess::RouterProcess(const RouterConfig& config)
   posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
                                    0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  const int rc =
-      posix_spawn(&pid_, config.binary.c_str(), &actions, nullptr, argv.data(), envp.data());
+  const int rc = posix_spawn(&pid_, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
     pid_ = -1;
-    throw Error(Errc::unavailable, "cannot start " + config.binary + ": " + std::strerror(rc));
+    throw Error(Errc::unavailable, "cannot start " + binary + ": " + std::strerror(rc));
   }
 }
 
-RouterProcess::~RouterProcess() {
+DaemonProcess::~DaemonProcess() {
   stop();
 }
 
-bool RouterProcess::alive() {
+bool DaemonProcess::alive() {
   if (pid_ <= 0) return false;
   int status = 0;
   if (waitpid(pid_, &status, WNOHANG) == 0) return true;
@@ -199,7 +207,7 @@ bool RouterProcess::alive() {
   return false;
 }
 
-std::optional<int> RouterProcess::stop() {
+std::optional<int> DaemonProcess::stop() {
   if (pid_ <= 0) return std::nullopt;
   kill(pid_, SIGTERM);
   int status = 0;
@@ -217,12 +225,12 @@ std::optional<int> RouterProcess::stop() {
   return status;
 }
 
-void RouterProcess::wait_ready(std::chrono::seconds limit) {
+void DaemonProcess::wait_ready(std::chrono::seconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
   const std::string url = "http://127.0.0.1:" + std::to_string(port_) + "/readyz";
   while (std::chrono::steady_clock::now() < deadline) {
     if (!alive()) {
-      throw std::runtime_error("waddle-routerd exited during start; its log:\n" + log_tail());
+      throw std::runtime_error(name_ + " exited during start; its log:\n" + log_tail());
     }
     try {
       if (http_call("GET", url, "", "").status == 200) return;
@@ -231,12 +239,12 @@ void RouterProcess::wait_ready(std::chrono::seconds limit) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  throw std::runtime_error("waddle-routerd not ready within " + std::to_string(limit.count()) +
+  throw std::runtime_error(name_ + " not ready within " + std::to_string(limit.count()) +
                            " s; its log:\n" + log_tail());
 }
 
-double RouterProcess::cpu_seconds() const {
-  std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
+double process_cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   // Fields after the command name, which is in parentheses and may hold spaces.
   const auto close = stat.rfind(')');
@@ -251,7 +259,11 @@ double RouterProcess::cpu_seconds() const {
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-std::string RouterProcess::log_tail(std::size_t bytes) const {
+double DaemonProcess::cpu_seconds() const {
+  return process_cpu_seconds(pid_);
+}
+
+std::string DaemonProcess::log_tail(std::size_t bytes) const {
   std::ifstream in(log_path_);
   std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   return log.size() > bytes ? log.substr(log.size() - bytes) : log;

@@ -70,12 +70,21 @@ struct RouterConfig {
 
 // waddle-routerd as a child process (its stderr in workdir/router.log), stopped with SIGTERM
 // (then SIGKILL after 15 s) by stop() or the destructor.
-class RouterProcess {
+// A loopback port nobody listens on right now.
+std::uint16_t free_port();
+
+// A daemon from the build tree as a child process: `config_yaml` is written to
+// workdir/waddle.yaml, the database and Redis URLs go in through the environment (the caller's
+// other WADDLE_* variables are dropped), stderr goes to workdir/<name>.log. Stopped with SIGTERM
+// (then SIGKILL after 15 s) by stop() or the destructor.
+class DaemonProcess {
  public:
-  explicit RouterProcess(const RouterConfig& config);
-  ~RouterProcess();
-  RouterProcess(const RouterProcess&) = delete;
-  RouterProcess& operator=(const RouterProcess&) = delete;
+  DaemonProcess(std::string name, const std::string& binary, const std::string& workdir,
+                const std::string& config_yaml, const std::string& database_url,
+                const std::string& redis_url, std::uint16_t port);
+  ~DaemonProcess();
+  DaemonProcess(const DaemonProcess&) = delete;
+  DaemonProcess& operator=(const DaemonProcess&) = delete;
 
   // Polls GET /readyz; throws std::runtime_error with the log's tail when the daemon exits or is
   // not ready within `limit`.
@@ -89,9 +98,21 @@ class RouterProcess {
   std::string log_tail(std::size_t bytes = 4000) const;
 
  private:
+  std::string name_;
   std::uint16_t port_ = 0;
   pid_t pid_ = -1;
   std::string log_path_;
+};
+
+// User + system CPU seconds of a process so far (/proc/PID/stat); 0 when it is gone.
+double process_cpu_seconds(pid_t pid);
+
+class RouterProcess : public DaemonProcess {
+ public:
+  explicit RouterProcess(const RouterConfig& config) : RouterProcess(config, free_port()) {}
+
+ private:
+  RouterProcess(const RouterConfig& config, std::uint16_t port);
 };
 
 struct HttpAnswer {
