@@ -127,7 +127,7 @@ asio::awaitable<json> Engine::handle_event(model::Event event, const ApiKey& key
       {"event_id", ev.event_id},
       {"community", {{"id", call.entity->community_id}, {"name", call.entity->community_name}}}};
   // The in-process set first: free, and enough for one router. Redis is asked only before
-  // something is executed (ensure_first), so plain chat makes no round trip.
+  // something is executed (SessionStore::put_claiming), so plain chat makes no round trip.
   if (!parts_.dedupe.first_local(ev.event_id)) {
     ++metrics.duplicates;
     reply["duplicate"] = true;
@@ -185,15 +185,6 @@ void Engine::credit_reputation(const Call& call) {
     credit.points = parts_.points.points(global->id, ev.platform, ev.message_type, ev.amount);
     if (credit.points != 0) parts_.audit.add(credit);
   }
-}
-
-asio::awaitable<bool> Engine::ensure_first(Call& call) {
-  if (call.checked_shared) co_return !call.duplicate;
-  call.checked_shared = true;
-  if (!parts_.redis) co_return true;
-  const bool first = co_await parts_.dedupe.first_shared(call.event.event_id);
-  call.duplicate = !first;
-  co_return first;
 }
 
 asio::awaitable<void> Engine::run_command_line(Call& call) {
@@ -444,7 +435,6 @@ ModuleTarget Engine::target_for(const Job& job, const std::optional<Permission>&
 }
 
 asio::awaitable<void> Engine::execute(Call& call, std::vector<Job> jobs) {
-  if (!(co_await ensure_first(call))) co_return;
   const model::Event& ev = call.event;
   if (call.session_id.empty()) call.session_id = make_id("ses");
   std::vector<ModuleTarget> targets;
@@ -467,7 +457,16 @@ asio::awaitable<void> Engine::execute(Call& call, std::vector<Job> jobs) {
     execution_of[job.command->id] = make_id("exe");
     session.execution_ids.push_back(execution_of[job.command->id]);
   }
-  co_await parts_.sessions.put(session);
+  if (!call.checked_shared && parts_.redis) {
+    // The shared duplicate claim and the session in one Redis round trip.
+    call.checked_shared = true;
+    if (!(co_await parts_.sessions.put_claiming(parts_.dedupe, ev.event_id, session))) {
+      call.duplicate = true;
+      co_return;
+    }
+  } else {
+    co_await parts_.sessions.put(session);
+  }
 
   const Membership membership = call.membership.value_or(Membership{});
   const std::string role = effective_role(membership.role, ev.user.roles);

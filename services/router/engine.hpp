@@ -78,7 +78,6 @@ class Engine {
   boost::asio::awaitable<void> run_rules(Call& call);
   boost::asio::awaitable<void> run_event_triggers(Call& call);
   boost::asio::awaitable<void> execute(Call& call, std::vector<Job> jobs);
-  boost::asio::awaitable<bool> ensure_first(Call& call);
   void credit_reputation(const Call& call);
   bool enabled(std::int64_t community_id, const CommandInfo& command,
                std::optional<Permission>* permission) const;

@@ -55,6 +55,12 @@ bool Deduper::first_local(std::string_view event_id) {
   return local_.insert(event_id);
 }
 
+std::vector<std::string> Deduper::claim_command(const std::string& event_id) const {
+  return {"SET", std::string(kDedupeKeyPrefix) + event_id,
+          "1",   "NX",
+          "PX",  std::to_string(ttl_.count())};
+}
+
 boost::asio::awaitable<bool> Deduper::first_shared(std::string event_id) {
   if (!redis_ || !redis_->connected()) {
     if (redis_) ++use_.fallbacks;
@@ -103,19 +109,24 @@ Session Session::from_json(const nlohmann::json& j) {
 SessionStore::SessionStore(redis::Client* redis, std::size_t capacity, std::chrono::seconds ttl)
     : redis_(redis), ttl_(ttl), capacity_(capacity) {}
 
-boost::asio::awaitable<void> SessionStore::put(Session session) {
+void SessionStore::put_local(const Session& session) {
   const auto now = TtlSet::Clock::now();
-  std::string key = std::string(kSessionKeyPrefix) + session.id;
-  std::string value = session.to_json().dump();
-  {
-    std::lock_guard lock(mutex_);
-    while (!order_.empty() && (order_.front().first <= now || local_.size() >= capacity_)) {
-      local_.erase(order_.front().second);
-      order_.pop_front();
-    }
-    order_.emplace_back(now + ttl_, session.id);
-    local_[session.id] = {now + ttl_, std::move(session)};
+  std::lock_guard lock(mutex_);
+  while (!order_.empty() && (order_.front().first <= now || local_.size() >= capacity_)) {
+    local_.erase(order_.front().second);
+    order_.pop_front();
   }
+  order_.emplace_back(now + ttl_, session.id);
+  local_[session.id] = {now + ttl_, session};
+}
+
+std::vector<std::string> SessionStore::store_command(const Session& session) const {
+  return {"SET", std::string(kSessionKeyPrefix) + session.id, session.to_json().dump(), "EX",
+          std::to_string(ttl_.count())};
+}
+
+boost::asio::awaitable<void> SessionStore::put(Session session) {
+  put_local(session);
   if (!redis_) co_return;
   if (!redis_->connected()) {
     ++use_.fallbacks;
@@ -123,13 +134,35 @@ boost::asio::awaitable<void> SessionStore::put(Session session) {
   }
   ++use_.redis_calls;
   try {
-    redis::Reply reply =
-        co_await redis_->command("SET", key, value, "EX", static_cast<long long>(ttl_.count()));
-    if (reply.is_error()) throw Error(Errc::unavailable, reply.describe());
+    redis::Reply reply = co_await redis_->command_or_throw(store_command(session));
+    (void)reply;
   } catch (const std::exception& e) {
     ++use_.fallbacks;
     spdlog::debug("session: Redis failed ({}); kept in memory only", e.what());
   }
+}
+
+boost::asio::awaitable<bool> SessionStore::put_claiming(const Deduper& dedupe, std::string event_id,
+                                                        Session session) {
+  put_local(session);
+  if (!redis_) co_return true;
+  if (!redis_->connected()) {
+    ++use_.fallbacks;
+    co_return true;
+  }
+  std::vector<std::vector<std::string>> commands;
+  commands.push_back(dedupe.claim_command(event_id));
+  commands.push_back(store_command(session));
+  use_.redis_calls += 2;
+  try {
+    std::vector<redis::Reply> replies = co_await redis_->pipeline(std::move(commands));
+    if (replies.size() == 2 && !replies[0].is_error()) co_return !replies[0].is_nil();
+    ++use_.fallbacks;
+  } catch (const std::exception& e) {
+    ++use_.fallbacks;
+    spdlog::debug("session: Redis failed ({}); duplicates checked in memory only", e.what());
+  }
+  co_return true;
 }
 
 boost::asio::awaitable<std::optional<Session>> SessionStore::get(std::string id) {

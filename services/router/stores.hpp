@@ -58,6 +58,8 @@ class Deduper {
   // this instance's memory is checked.
   bool first_local(std::string_view event_id);
   boost::asio::awaitable<bool> first_shared(std::string event_id);
+  // The Redis command first_shared sends (SET key 1 NX PX ttl), for pipelining with others.
+  std::vector<std::string> claim_command(const std::string& event_id) const;
   std::size_t size() const { return local_.size(); }
   const RedisUse& redis_use() const { return use_; }
   void clear() { local_.clear(); }
@@ -90,12 +92,19 @@ class SessionStore {
  public:
   SessionStore(redis::Client* redis, std::size_t capacity, std::chrono::seconds ttl);
   boost::asio::awaitable<void> put(Session session);
+  // put() and the duplicate claim of `event_id` (Deduper::first_shared) in one Redis round trip.
+  // False when Redis says the event id was claimed already; true when it was not, or when Redis
+  // cannot answer (the in-process duplicate set has already passed the event).
+  boost::asio::awaitable<bool> put_claiming(const Deduper& dedupe, std::string event_id,
+                                            Session session);
   boost::asio::awaitable<std::optional<Session>> get(std::string id);
   std::size_t local_size() const;
   const RedisUse& redis_use() const { return use_; }
   void clear();
 
  private:
+  void put_local(const Session& session);
+  std::vector<std::string> store_command(const Session& session) const;
   redis::Client* redis_;
   std::chrono::seconds ttl_;
   std::size_t capacity_;

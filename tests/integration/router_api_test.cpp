@@ -113,6 +113,11 @@ TEST_CASE("duplicates are dropped and plain chat runs nothing", "[router]") {
   CHECK(second["duplicate"] == true);
   CHECK(second["actions"].empty());
   CHECK(requests_for(h, "pinger") == 1);
+  // Another router (this one restarted, its memory empty) drops it too: Redis remembers the id.
+  h.restart();
+  json third = h.send(event);
+  CHECK(third["duplicate"] == true);
+  CHECK(requests_for(h, "pinger") == 1);
 
   json chat = h.send(h.chat_event("just chatting"));
   CHECK(chat["outcome"] == "chat");

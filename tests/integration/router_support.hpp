@@ -133,6 +133,13 @@ class RouterHarness {
     FAIL("waddle-routerd not ready within 30 s:\n" << router_->log());
   }
 
+  // A new router process on the same database and Redis (its memory starts empty).
+  void restart() {
+    if (router_) router_->stop();
+    http_ = std::make_unique<net::HttpClient>(io_.get_executor());
+    start();
+  }
+
   net::ClientResponse request(std::string method, const std::string& path, std::string body,
                               const char* key) {
     net::ClientRequest request;
