@@ -128,14 +128,15 @@ asio::awaitable<json> Engine::handle_event(model::Event event, const ApiKey& key
       {"community", {{"id", call.entity->community_id}, {"name", call.entity->community_name}}}};
   // The in-process set first: free, and enough for one router. Redis is asked only before
   // something is executed (SessionStore::put_claiming), so plain chat makes no round trip.
-  if (!parts_.dedupe.first_local(ev.event_id)) {
+  auto duplicate = [&] {
     ++metrics.duplicates;
     reply["duplicate"] = true;
     reply["session_id"] = nullptr;
     reply["actions"] = json::array();
     reply["executions"] = json::array();
-    co_return reply;
-  }
+    return reply;
+  };
+  if (!parts_.dedupe.first_local(ev.event_id)) co_return duplicate();
   ++metrics.events;
   metrics.count_type(ev.message_type);
   if (!call.entity->is_active || !call.entity->community_is_active) {
@@ -149,14 +150,7 @@ asio::awaitable<json> Engine::handle_event(model::Event event, const ApiKey& key
       co_await run_event_triggers(call);
     }
   }
-  if (call.duplicate) {
-    ++metrics.duplicates;
-    reply["duplicate"] = true;
-    reply["session_id"] = nullptr;
-    reply["actions"] = json::array();
-    reply["executions"] = json::array();
-    co_return reply;
-  }
+  if (call.duplicate) co_return duplicate();  // Redis: another router (or delivery) had it
   reply["duplicate"] = false;
   reply["session_id"] = call.session_id.empty() ? json(nullptr) : json(call.session_id);
   reply["outcome"] = call.outcome;

@@ -109,7 +109,7 @@ class RouterService final : public daemon::Service {
     executor_ = std::make_unique<Executor>(io_.get_executor(), *http_, executor_options);
 
     dedupe_ = std::make_unique<Deduper>(
-        redis_.get(), settings_.dedupe_capacity,
+        settings_.dedupe_capacity,
         std::chrono::duration_cast<std::chrono::milliseconds>(settings_.dedupe_ttl));
     sessions_ = std::make_unique<SessionStore>(redis_.get(), 100000, settings_.session_ttl);
     AuditOptions audit_options;
@@ -253,9 +253,8 @@ class RouterService final : public daemon::Service {
             {"connected", redis_->connected()},
             {"degraded", degraded},
             {"mode", degraded ? "in-process fallback (Redis unreachable)" : "shared"},
-            {"fallbacks", dedupe_->redis_use().fallbacks.load() +
-                              sessions_->redis_use().fallbacks.load() +
-                              (fallback ? fallback->local_checks() : 0)},
+            {"fallbacks",
+             sessions_->redis_use().fallbacks.load() + (fallback ? fallback->local_checks() : 0)},
             {"last_error", fallback ? fallback->last_error() : std::string()}};
   }
 

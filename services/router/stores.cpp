@@ -48,8 +48,8 @@ void TtlSet::clear() {
   order_.clear();
 }
 
-Deduper::Deduper(redis::Client* redis, std::size_t capacity, std::chrono::milliseconds ttl)
-    : redis_(redis), ttl_(ttl), local_(capacity, ttl) {}
+Deduper::Deduper(std::size_t capacity, std::chrono::milliseconds ttl)
+    : ttl_(ttl), local_(capacity, ttl) {}
 
 bool Deduper::first_local(std::string_view event_id) {
   return local_.insert(event_id);
@@ -59,25 +59,6 @@ std::vector<std::string> Deduper::claim_command(const std::string& event_id) con
   return {"SET", std::string(kDedupeKeyPrefix) + event_id,
           "1",   "NX",
           "PX",  std::to_string(ttl_.count())};
-}
-
-boost::asio::awaitable<bool> Deduper::first_shared(std::string event_id) {
-  if (!redis_ || !redis_->connected()) {
-    if (redis_) ++use_.fallbacks;
-    co_return true;  // the local set already said it is new
-  }
-  ++use_.redis_calls;
-  std::string key = std::string(kDedupeKeyPrefix) + event_id;
-  try {
-    redis::Reply reply =
-        co_await redis_->command("SET", key, "1", "NX", "PX", static_cast<long long>(ttl_.count()));
-    if (reply.is_error()) throw Error(Errc::unavailable, reply.describe());
-    co_return !reply.is_nil();
-  } catch (const std::exception& e) {
-    ++use_.fallbacks;
-    spdlog::debug("dedupe: Redis failed ({}); answered from memory", e.what());
-  }
-  co_return true;
 }
 
 nlohmann::json Session::to_json() const {

@@ -49,26 +49,22 @@ struct RedisUse {
 };
 
 // Drops events whose event_id was seen within the TTL: the in-process set first (free), then,
-// with Redis, `SET waddlebot:dedupe:router:<id> 1 NX PX ttl`, so that a collector retrying against
-// another router instance is caught too.
+// with Redis, `SET waddlebot:dedupe:router:<id> 1 NX PX ttl` (claim_command, sent together with
+// the session by SessionStore::put_claiming), so that a collector retrying against another router
+// instance is caught too.
 class Deduper {
  public:
-  Deduper(redis::Client* redis, std::size_t capacity, std::chrono::milliseconds ttl);
-  // True the first time an id is seen. `shared` also asks Redis (a round trip); without it only
-  // this instance's memory is checked.
+  Deduper(std::size_t capacity, std::chrono::milliseconds ttl);
+  // True the first time this instance sees an id.
   bool first_local(std::string_view event_id);
-  boost::asio::awaitable<bool> first_shared(std::string event_id);
-  // The Redis command first_shared sends (SET key 1 NX PX ttl), for pipelining with others.
+  // The Redis claim of an id: its reply is nil when some router claimed it within the TTL.
   std::vector<std::string> claim_command(const std::string& event_id) const;
   std::size_t size() const { return local_.size(); }
-  const RedisUse& redis_use() const { return use_; }
   void clear() { local_.clear(); }
 
  private:
-  redis::Client* redis_;
   std::chrono::milliseconds ttl_;
   TtlSet local_;
-  RedisUse use_;
 };
 
 // What a late answer (POST /router/responses) is checked against.
@@ -92,7 +88,7 @@ class SessionStore {
  public:
   SessionStore(redis::Client* redis, std::size_t capacity, std::chrono::seconds ttl);
   boost::asio::awaitable<void> put(Session session);
-  // put() and the duplicate claim of `event_id` (Deduper::first_shared) in one Redis round trip.
+  // put() and the duplicate claim of `event_id` (Deduper::claim_command) in one Redis round trip.
   // False when Redis says the event id was claimed already; true when it was not, or when Redis
   // cannot answer (the in-process duplicate set has already passed the event).
   boost::asio::awaitable<bool> put_claiming(const Deduper& dedupe, std::string event_id,

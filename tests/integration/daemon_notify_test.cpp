@@ -1,9 +1,6 @@
 // Every WaddleBot daemon speaks systemd's notify protocol (Type=notify units): READY=1 once it
 // serves, WATCHDOG=1 while WATCHDOG_USEC is set, STOPPING=1 on SIGTERM, then a clean exit.
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -14,6 +11,7 @@
 #include "support/cluster.hpp"
 #include "support/database.hpp"
 #include "support/notify_socket.hpp"
+#include "support/ports.hpp"
 #include "support/process.hpp"
 
 using namespace waddle::test;
@@ -27,19 +25,6 @@ struct DaemonUnderTest {
 
 const std::vector<DaemonUnderTest> kDaemons = {
     {WADDLE_ROUTERD, "router"}, {WADDLE_ACTIOND, "actions"}, {WADDLE_OVERLAYD, "overlay"}};
-
-// A port nobody listens on right now (bind to 0, read it back, close).
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t length = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 }  // namespace
 

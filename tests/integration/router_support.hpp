@@ -26,6 +26,7 @@
 #include "support/child.hpp"
 #include "support/cluster.hpp"
 #include "support/database.hpp"
+#include "support/ports.hpp"
 #include "support/process.hpp"
 
 #ifndef WADDLE_ROUTERD
@@ -41,12 +42,6 @@ inline constexpr const char* kOtherKey = "wdl_othr_test-other-community-key-0123
 inline constexpr const char* kSecret =
     "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 inline constexpr const char* kEntity = "console:local:demo";
-
-inline std::uint16_t free_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-  return acceptor.local_endpoint().port();
-}
 
 struct RouterOptions {
   bool redis = true;
