@@ -337,6 +337,13 @@ TEST_CASE("string rules: each match type and each action, managed over the API",
       h.post("/router/string-rules", {{"community", "demo"}, {"string", "x"}, {"action", "warn"}},
              kCollectorKey);
   CHECK(not_admin.status == 403);
+  auto moved = h.request("PUT", "/router/string-rules/" + std::to_string(exact),
+                         json{{"community", "other"}}.dump(), kAdminKey);
+  CHECK(moved.status == 400);
+  CHECK(moved.json()["error"]["field"] == "community");
+  auto bad_id = h.request("DELETE", "/router/string-rules/abc", "", kAdminKey);
+  CHECK(bad_id.status == 400);
+  CHECK(bad_id.json()["error"]["field"] == "id");
   auto removed =
       h.request("DELETE", "/router/string-rules/" + std::to_string(exact), "", kAdminKey);
   CHECK(removed.status == 200);
@@ -365,6 +372,36 @@ TEST_CASE("a late answer reaches the collector's callback and other sessions are
   REQUIRE(registered.status == 200);
   CHECK(h.post("/router/modules/heartbeat", {{"name", "console-collector"}}).status == 200);
   CHECK(h.post("/router/modules/heartbeat", {{"name", "nobody"}}).status == 404);
+  // Bad registrations name the field and register nothing.
+  auto field_of = [](const waddle::net::ClientResponse& r) {
+    return json::parse(r.body, nullptr, false).value("error", json::object()).value("field", "");
+  };
+  auto robot = h.post("/router/modules/register", {{"name", "r2"}, {"kind", "robot"}});
+  CHECK(robot.status == 400);
+  CHECK(field_of(robot) == "kind");
+  auto no_callback = h.post("/router/modules/register",
+                            {{"name", "c2"}, {"kind", "collector"}, {"platform", "console"}});
+  CHECK(no_callback.status == 400);
+  CHECK(field_of(no_callback) == "callback_url");
+  auto bad_platform =
+      h.post("/router/modules/register", {{"name", "c3"},
+                                          {"kind", "collector"},
+                                          {"platform", "myspace"},
+                                          {"callback_url", h.modules().module_url("x")}});
+  CHECK(field_of(bad_platform) == "platform");
+  auto ftp = h.post("/router/modules/register", {{"name", "c4"},
+                                                 {"kind", "collector"},
+                                                 {"platform", "console"},
+                                                 {"callback_url", "ftp://example/x"}});
+  CHECK(field_of(ftp) == "callback_url");
+  auto module_as_collector = h.post("/router/modules/register",
+                                    {{"name", "c5"},
+                                     {"kind", "collector"},
+                                     {"platform", "console"},
+                                     {"callback_url", h.modules().module_url("x")}},
+                                    kModuleKey);
+  CHECK(module_as_collector.status == 403);
+  CHECK(h.post("/router/modules/heartbeat", {{"name", "c5"}}).status == 404);
 
   json reply = h.send(h.chat_event("!later"));
   REQUIRE(reply["executions"].size() == 1);
