@@ -109,6 +109,27 @@ BlockAction parse_block(FieldReader& r) {
   return a;
 }
 
+WhisperAction parse_whisper(FieldReader& r) {
+  WhisperAction a;
+  a.user_id = r.string_or("user_id", "", kIdRule);
+  a.user_name = r.string_or("user_name", "", kIdRule);
+  a.text = r.required_string("text", StringRule{kMaxChatBytes, false, true, false});
+  if (a.user_id.empty() && a.user_name.empty()) {
+    throw FieldError(r.path_of("user_id"), "a whisper needs user_id or user_name");
+  }
+  return a;
+}
+
+RoleAction parse_role(FieldReader& r) {
+  RoleAction a;
+  a.user_id = r.required_string("user_id", kIdRule);
+  a.user_name = r.string_or("user_name", "", kIdRule);
+  a.role = r.required_string("role", StringRule{100, false, true, true});
+  a.grant = r.bool_or("grant", true);
+  a.reason = r.string_or("reason", "", kDescriptionRule);
+  return a;
+}
+
 FormAction parse_form(FieldReader& r) {
   FormAction a;
   a.title = r.required_string("title", StringRule{256, false, true, false});
@@ -185,12 +206,34 @@ struct ToJson {
     return {{"type", "block"},          {"message_id", a.message_id}, {"user_id", a.user_id},
             {"user_name", a.user_name}, {"reason", a.reason},         {"timeout", a.timeout}};
   }
+  nlohmann::json operator()(const WhisperAction& a) const {
+    nlohmann::json j{{"type", "whisper"}, {"text", a.text}};
+    if (!a.user_id.empty()) j["user_id"] = a.user_id;
+    if (!a.user_name.empty()) j["user_name"] = a.user_name;
+    return j;
+  }
+  nlohmann::json operator()(const RoleAction& a) const {
+    nlohmann::json j{{"type", "role"},
+                     {"user_id", a.user_id},
+                     {"role", a.role},
+                     {"grant", a.grant},
+                     {"reason", a.reason}};
+    if (!a.user_name.empty()) j["user_name"] = a.user_name;
+    return j;
+  }
 };
 
 }  // namespace
 
 std::string_view action_type(const Action& action) noexcept {
   return kActionTypes[action.index()];
+}
+
+bool is_overlay_action(const Action& action) noexcept {
+  return std::holds_alternative<MediaAction>(action) ||
+         std::holds_alternative<TickerAction>(action) ||
+         std::holds_alternative<GeneralAction>(action) ||
+         std::holds_alternative<FormAction>(action);
 }
 
 Action parse_action(const nlohmann::json& json, std::string_view path) {
@@ -208,8 +251,12 @@ Action parse_action(const nlohmann::json& json, std::string_view path) {
     action = parse_general(r);
   } else if (type == "form") {
     action = parse_form(r);
-  } else {
+  } else if (type == "block") {
     action = parse_block(r);
+  } else if (type == "whisper") {
+    action = parse_whisper(r);
+  } else {
+    action = parse_role(r);
   }
   r.finish();
   return action;

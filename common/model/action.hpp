@@ -22,8 +22,8 @@ inline constexpr std::size_t kMaxActions = 32;
 inline constexpr std::size_t kMaxFormFields = 32;
 inline constexpr std::size_t kMaxFieldOptions = 64;
 
-inline constexpr std::array<std::string_view, 6> kActionTypes = {"chat",    "media", "ticker",
-                                                                 "general", "form",  "block"};
+inline constexpr std::array<std::string_view, 8> kActionTypes = {
+    "chat", "media", "ticker", "general", "form", "block", "whisper", "role"};
 inline constexpr std::array<std::string_view, 4> kMediaTypes = {"music", "video", "audio", "image"};
 inline constexpr std::array<std::string_view, 3> kTickerPriorities = {"low", "normal", "high"};
 inline constexpr std::array<std::string_view, 2> kContentTypes = {"html", "text"};
@@ -102,11 +102,34 @@ struct BlockAction {
   bool operator==(const BlockAction&) const = default;
 };
 
-// Alternatives in the order of kActionTypes.
-using Action =
-    std::variant<ChatAction, MediaAction, TickerAction, GeneralAction, FormAction, BlockAction>;
+// A private message to one user on the collector's platform (Twitch whisper, Discord DM, Slack
+// DM): identity verification codes, which must never reach a public channel.
+struct WhisperAction {
+  std::string user_id;    // the platform's user id, or empty: the collector looks user_name up
+  std::string user_name;  // login / username; one of the two is required
+  std::string text;       // 1..2000 bytes
+  bool operator==(const WhisperAction&) const = default;
+};
 
-// "chat", "media", "ticker", "general", "form" or "block".
+// Grant or revoke a platform role (a label mapped to a Twitch VIP/moderator, a Discord role id, a
+// Slack user group). Collectors that cannot do it log it.
+struct RoleAction {
+  std::string user_id;  // the platform's user id; required
+  std::string user_name;
+  std::string role;  // the platform's role name or id; required
+  bool grant = true;
+  std::string reason;
+  bool operator==(const RoleAction&) const = default;
+};
+
+// Alternatives in the order of kActionTypes.
+using Action = std::variant<ChatAction, MediaAction, TickerAction, GeneralAction, FormAction,
+                            BlockAction, WhisperAction, RoleAction>;
+
+// Actions for the collector (chat, block, whisper, role) rather than the overlay.
+bool is_overlay_action(const Action& action) noexcept;
+
+// "chat", "media", "ticker", "general", "form", "block", "whisper" or "role".
 std::string_view action_type(const Action& action) noexcept;
 
 // One action object. Field errors are named under path ("text", or "actions[2].text" when path

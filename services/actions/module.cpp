@@ -12,6 +12,10 @@
 
 namespace waddle::actions {
 
+boost::asio::awaitable<DueResult> Module::on_due(const ScheduledItem& item) {
+  co_return DueResult{.actions = item.actions, .next = std::nullopt};
+}
+
 std::vector<model::Action> say(std::string text) {
   return {model::ChatAction{.text = std::move(text)}};
 }

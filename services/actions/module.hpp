@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "actions/request.hpp"
+#include "actions/schedule.hpp"
 #include "model/action.hpp"
 
 namespace waddle::pg {
@@ -23,10 +24,32 @@ struct CommandSpec {
   std::string description;
 };
 
-// What every module gets: the database and the URL its commands point the router at.
+// Messages outside any request (reminders, timers, calendar reminders, a whisper to another
+// platform): handed to the router's POST /router/messages, which delivers chat, whisper and role
+// actions to the collector serving the channel and publishes overlay actions.
+class Outbox {
+ public:
+  virtual ~Outbox() = default;
+  // Throws waddle::Error: unavailable when the router cannot be reached or could not deliver
+  // (worth a retry later); invalid_argument, not_found or forbidden when a retry cannot help.
+  virtual boost::asio::awaitable<void> send(std::string entity_id,
+                                            std::vector<model::Action> actions,
+                                            std::string module_name) = 0;
+};
+
+// What every module gets: the database, the URL its commands point the router at, and the outbox
+// (null when actions.router_url is not configured: no messages outside requests).
 struct ModuleEnv {
   pg::Pool& pool;
   std::string location_url;  // <public base URL>/modules/<name>
+  Outbox* outbox = nullptr;
+};
+
+// What a module says when one of its scheduled items is due.
+struct DueResult {
+  std::vector<model::Action> actions;    // delivered now; empty: nothing this time
+  std::optional<NewScheduledItem> next;  // the next occurrence, scheduled in the same
+                                         // transaction that finishes this one
 };
 
 class Module {
@@ -42,6 +65,9 @@ class Module {
   // what the caller should see as an HTTP error (the database unreachable: unavailable).
   virtual boost::asio::awaitable<std::vector<model::Action>> handle(
       const ModuleRequest& request) = 0;
+  // One of this module's scheduled items is due (claimed by this worker). The default delivers
+  // item.actions as they are. Throws waddle::Error(unavailable) to be retried later.
+  virtual boost::asio::awaitable<DueResult> on_due(const ScheduledItem& item);
 };
 
 // One chat action with `text`.

@@ -99,7 +99,7 @@ std::uint16_t ActionServer::start() {
 
   for (const auto& name : settings_.modules) {
     const std::string location = base_url_ + "/modules/" + name;
-    auto module = make_module(name, ModuleEnv{*pool_, location});
+    auto module = make_module(name, ModuleEnv{*pool_, location, nullptr});
     register_commands(*pool_, name, location, module->commands());
     module->on_start();
     modules_.emplace(name, std::move(module));

@@ -36,10 +36,13 @@ std::string replace_all(std::string text, std::string_view from, std::string_vie
 }
 
 bool is_overlay(const model::Action& action) {
-  return std::holds_alternative<model::MediaAction>(action) ||
-         std::holds_alternative<model::TickerAction>(action) ||
-         std::holds_alternative<model::GeneralAction>(action) ||
-         std::holds_alternative<model::FormAction>(action);
+  return model::is_overlay_action(action);
+}
+
+// module_responses keeps chat and overlay answers. Block, whisper and role actions are not rows
+// there: a whisper carries an identity verification code, which must not sit in an audit table.
+bool audited(const model::Action& action) {
+  return is_overlay(action) || std::holds_alternative<model::ChatAction>(action);
 }
 
 std::optional<std::string> metadata_string(const model::Event& event, const char* key) {
@@ -516,7 +519,7 @@ asio::awaitable<void> Engine::execute(Call& call, std::vector<Job> jobs) {
     if (result.status != "accepted") row.completed_at = completed_at;
     parts_.audit.add(row);
     for (const model::Action& action : result.actions) {
-      if (!std::holds_alternative<model::BlockAction>(action)) {
+      if (audited(action)) {
         ResponseRow response;
         response.execution_id = row.execution_id;
         response.community_id = row.community_id;
@@ -655,7 +658,7 @@ asio::awaitable<json> Engine::handle_response(const json& body, const ApiKey& ke
   json chat = json::array();
   std::size_t published = 0;
   for (const model::Action& action : actions) {
-    if (!std::holds_alternative<model::BlockAction>(action)) {
+    if (audited(action)) {
       ResponseRow row;
       row.execution_id = execution_id;
       row.community_id = session->community_id;

@@ -129,8 +129,9 @@ TEST_CASE("parse_actions names elements by index") {
                     "actions: more than 32 entries");
   CHECK_THROWS_WITH(
       parse_actions(json{chat(), {{"type", "video"}}}, "response.actions"),
-      Catch::StartsWith("response.actions[1].type: unknown value 'video' "
-                        "(expected one of chat, media, ticker, general, form, block)"));
+      Catch::StartsWith(
+          "response.actions[1].type: unknown value 'video' "
+          "(expected one of chat, media, ticker, general, form, block, whisper, role)"));
   CHECK_THROWS_WITH(parse_actions(json{chat(), 7}),
                     "actions[1]: expected an object, got an integer");
   // Round trip of the whole list.
@@ -203,4 +204,32 @@ TEST_CASE("URLs must be http or https with a host") {
   json m = media();
   m.erase("media_url");
   CHECK(message_of(m) == "media_url: is required");
+}
+
+TEST_CASE("whisper and role actions are for the collector, not the overlay") {
+  json whisper = {{"type", "whisper"}, {"user_name", "alice"}, {"text", "Your code is K7P2QX"}};
+  json role = {{"type", "role"}, {"user_id", "123"}, {"user_name", "alice"},
+               {"role", "vip"},  {"grant", false},   {"reason", "label 'helper' removed"}};
+  for (const json& j : {whisper, role}) {
+    INFO(j.dump());
+    Action first = parse_action(j);
+    CHECK(action_type(first) == j["type"].get<std::string>());
+    CHECK_FALSE(is_overlay_action(first));
+    CHECK(parse_action(to_json(first)) == first);
+  }
+  CHECK(std::get<RoleAction>(parse_action(role)).grant == false);
+  CHECK(is_overlay_action(parse_action(media())));
+  CHECK_FALSE(is_overlay_action(parse_action(chat())));
+
+  json nobody = whisper;
+  nobody.erase("user_name");
+  CHECK(message_of(nobody) == "user_id: a whisper needs user_id or user_name");
+  CHECK(field_of(with(whisper, "text", "")) == "text");
+  json no_role = role;
+  no_role.erase("role");
+  CHECK(message_of(no_role) == "role: is required");
+  json no_user = role;
+  no_user.erase("user_id");
+  CHECK(field_of(no_user) == "user_id");
+  CHECK(field_of(with(role, "grant", "yes")) == "grant");
 }
