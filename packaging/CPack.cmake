@@ -77,7 +77,7 @@ install(FILES "${PROJECT_SOURCE_DIR}/packaging/copyright" DESTINATION "${doc_dir
 install(FILES "${PROJECT_SOURCE_DIR}/README.md" "${PROJECT_SOURCE_DIR}/docs/operations.md"
               "${PROJECT_SOURCE_DIR}/docs/admin-socket.md"
               "${PROJECT_SOURCE_DIR}/docs/module-protocol.md"
-              "${PROJECT_SOURCE_DIR}/docs/http-api.md" "${PROJECT_SOURCE_DIR}/docs/actions.md"
+              "${PROJECT_SOURCE_DIR}/docs/http-api.md" "${PROJECT_SOURCE_DIR}/docs/modules.md"
               "${PROJECT_SOURCE_DIR}/docs/overlay.md"
         DESTINATION "${doc_dir}")
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/docs/cli/" DESTINATION "${doc_dir}/cli"
