@@ -14,7 +14,7 @@ if(TARGET unit_cli_status)
   target_compile_definitions(unit_cli_status PRIVATE WADDLE_TESTD="$<TARGET_FILE:waddle-testd>")
 endif()
 # Router end-to-end tests start the real daemon (WADDLE_ROUTERD) against the fake module host.
-foreach(router_test integration_router_api integration_router_faults)
+foreach(router_test integration_router_api integration_router_faults integration_router_messages)
   if(TARGET ${router_test} AND TARGET waddle-routerd)
     target_link_libraries(${router_test} PRIVATE waddle::fakes waddle::net waddle::crypto)
     if(TARGET waddle::overlay)

@@ -291,6 +291,13 @@ class Api {
     co_return net::json_response(200, reply);
   }
 
+  asio::awaitable<net::Response> post_message(net::Request& request, const ApiKey& key) {
+    json body = net::parse_json_body(request);
+    if (!body.is_object()) throw model::FieldError("", "expected a JSON object");
+    json reply = co_await p_.engine.handle_message(body, key);
+    co_return net::json_response(200, reply);
+  }
+
   asio::awaitable<net::Response> get_response(net::Request& request, const ApiKey& key) {
     const std::string execution_id(request.param("execution_id"));
     auto scope = key.community_id;
@@ -657,6 +664,9 @@ net::Router make_api(ApiParts parts) {
       "POST", "/router/responses",
       api->guarded(kRoleModule, [api](R& r, const K& k) { return api->post_response(r, k); }),
       event_limit);
+  router.add("POST", "/router/messages",
+             api->guarded(kRoleModule, [api](R& r, const K& k) { return api->post_message(r, k); }),
+             event_limit);
   router.add("GET", "/router/responses/recent",
              api->guarded("read", [api](R& r, const K& k) { return api->recent_responses(r, k); }));
   router.add("GET", "/router/responses/{execution_id}",

@@ -95,6 +95,15 @@ select x.community_id, x.user_id, x.event_type, x.points, x.reason
  where exists (select 1 from communities c where c.id = x.community_id)
 )sql";
 
+const char* kAddChatLines = R"sql(
+insert into entity_activity (entity_id, chat_lines, last_chat_at)
+select x.entity_id, x.n, x.at
+  from jsonb_to_recordset($1::jsonb) as x(entity_id text, n bigint, at timestamptz)
+on conflict (entity_id) do update
+   set chat_lines = entity_activity.chat_lines + excluded.chat_lines,
+       last_chat_at = greatest(entity_activity.last_chat_at, excluded.last_chat_at)
+)sql";
+
 std::string identity_key(const std::string& platform, const std::string& user_id) {
   return platform + '\x1f' + user_id;
 }
@@ -134,9 +143,10 @@ struct AuditWriter::Batch {
   std::vector<ExecutionUpdate> updates;
   std::map<std::int64_t, std::pair<std::int64_t, std::string>> rule_matches;
   std::vector<std::pair<ReputationCredit, std::int64_t>> credits;
+  std::map<std::string, std::pair<std::int64_t, std::string>> chat_lines;
   std::size_t rows() const {
     return executions.size() + responses.size() + updates.size() + rule_matches.size() +
-           credits.size();
+           credits.size() + chat_lines.size();
   }
 };
 
@@ -208,7 +218,7 @@ boost::asio::awaitable<void> AuditWriter::stop(std::chrono::steady_clock::time_p
 
 std::size_t AuditWriter::pending_locked() const {
   return executions_.size() + responses_.size() + updates_.size() + rule_matches_.size() +
-         credits_.size();
+         credits_.size() + chat_lines_.size();
 }
 
 void AuditWriter::trim_locked() {
@@ -266,6 +276,13 @@ void AuditWriter::count_rule_match(std::int64_t rule_id) {
   entry.second = now_text();
 }
 
+void AuditWriter::count_chat(const std::string& entity_id) {
+  std::lock_guard lock(mutex_);
+  auto& entry = chat_lines_[entity_id];
+  ++entry.first;
+  entry.second = now_text();
+}
+
 void AuditWriter::requeue(Batch batch, const std::string& error) {
   std::lock_guard lock(mutex_);
   ++stats_.failures;
@@ -282,6 +299,11 @@ void AuditWriter::requeue(Batch batch, const std::string& error) {
   updates_ = std::move(batch.updates);
   for (auto& [id, entry] : batch.rule_matches) {
     auto& mine = rule_matches_[id];
+    mine.first += entry.first;
+    if (mine.second.empty()) mine.second = entry.second;
+  }
+  for (auto& [entity, entry] : batch.chat_lines) {
+    auto& mine = chat_lines_[entity];
     mine.first += entry.first;
     if (mine.second.empty()) mine.second = entry.second;
   }
@@ -320,6 +342,7 @@ boost::asio::awaitable<bool> AuditWriter::flush(bool include_reputation) {
     if (include_reputation) {
       for (auto& [key, value] : credits_) batch.credits.push_back(std::move(value));
       credits_.clear();
+      batch.chat_lines.swap(chat_lines_);
       last_reputation_flush_ = std::chrono::steady_clock::now();
       known_users = user_ids_;
     }
@@ -373,6 +396,10 @@ boost::asio::awaitable<bool> AuditWriter::flush(bool include_reputation) {
   for (const auto& [id, entry] : batch.rule_matches) {
     rules.push_back({{"id", id}, {"n", entry.first}, {"at", entry.second}});
   }
+  nlohmann::json chat_lines = nlohmann::json::array();
+  for (const auto& [entity, entry] : batch.chat_lines) {
+    chat_lines.push_back({{"entity_id", entity}, {"n", entry.first}, {"at", entry.second}});
+  }
   const std::size_t chunk = options_.batch_size;
   const auto credits = batch.credits;
   try {
@@ -382,6 +409,7 @@ boost::asio::awaitable<bool> AuditWriter::flush(bool include_reputation) {
       exec_chunks(tx, kUpdateExecutions, updates, chunk);
       exec_chunks(tx, kInsertResponses, responses, chunk);
       exec_chunks(tx, kUpdateRules, rules, chunk);
+      exec_chunks(tx, kAddChatLines, chat_lines, chunk);
       std::unordered_map<std::string, std::int64_t> resolved;
       nlohmann::json ledger = nlohmann::json::array();
       for (const auto& [credit, count] : credits) {

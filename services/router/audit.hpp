@@ -1,9 +1,9 @@
 #pragma once
 // Everything the router writes to PostgreSQL off the hot path (DESIGN.md §8): execution audit
 // rows, module answers, late-answer status updates, string-rule match counts and reputation
-// credits. Callers only append to memory; one coroutine writes batches (one statement per table,
-// jsonb_to_recordset) every flush interval. While PostgreSQL is away the rows wait in memory up to
-// a bound; beyond it the oldest are dropped and counted.
+// credits and per-channel chat line counts. Callers only append to memory; one coroutine writes
+// batches (one statement per table, jsonb_to_recordset) every flush interval. While PostgreSQL is
+// away the rows wait in memory up to a bound; beyond it the oldest are dropped and counted.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -111,6 +111,9 @@ class AuditWriter {
   void add(ExecutionUpdate update);
   void add(const ReputationCredit& credit);
   void count_rule_match(std::int64_t rule_id);
+  // One chat line said in a channel: summed in memory, added to entity_activity with the
+  // reputation batch (timers read it).
+  void count_chat(const std::string& entity_id);
 
   // Writes everything pending now (tests, shutdown). Returns false when a write failed.
   boost::asio::awaitable<bool> flush(bool include_reputation = true);
@@ -139,6 +142,8 @@ class AuditWriter {
   std::map<std::tuple<std::int64_t, std::string, std::string, std::string>,
            std::pair<ReputationCredit, std::int64_t>>
       credits_;
+  // entity id -> (chat lines, last line's time)
+  std::map<std::string, std::pair<std::int64_t, std::string>> chat_lines_;
   std::unordered_map<std::string, std::int64_t> user_ids_;  // "platform\x1fid" -> users.id
   Stats stats_;
   std::chrono::steady_clock::time_point last_reputation_flush_{};

@@ -147,6 +147,7 @@ asio::awaitable<json> Engine::handle_event(model::Event event, const ApiKey& key
                                                 : "the entity is inactive");
   } else {
     credit_reputation(call);
+    if (ev.message_type == "chatMessage") parts_.audit.count_chat(ev.entity_id);
     if (ev.message_type == "chatMessage" || ev.message_type == "slashCommand") {
       co_await run_command_line(call);
     } else {
@@ -706,12 +707,16 @@ asio::awaitable<bool> Engine::deliver_to_collector(const Session& session,
                {"community", {{"id", session.community_id}, {"name", session.community_name}}},
                {"user", {{"id", session.user_id}, {"name", session.user_name}}},
                {"actions", std::move(actions)}};
+  co_return co_await post_to_collector(*collector, body);
+}
+
+asio::awaitable<bool> Engine::post_to_collector(const Registration& collector, const json& body) {
   net::ClientRequest request;
   request.method = "POST";
-  request.url = collector->callback_url;
+  request.url = collector.callback_url;
   request.headers = {{"Content-Type", "application/json"}};
-  if (!collector->callback_token.empty()) {
-    request.headers.emplace_back("Authorization", "Bearer " + collector->callback_token);
+  if (!collector.callback_token.empty()) {
+    request.headers.emplace_back("Authorization", "Bearer " + collector.callback_token);
   }
   request.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   request.timeout = settings_.load()->callback_timeout;
@@ -721,14 +726,70 @@ asio::awaitable<bool> Engine::deliver_to_collector(const Session& session,
       ++parts_.metrics.callbacks_delivered;
       co_return true;
     }
-    spdlog::warn("callback to {} ({}) answered HTTP {}", collector->name, collector->callback_url,
+    spdlog::warn("callback to {} ({}) answered HTTP {}", collector.name, collector.callback_url,
                  response.status);
   } catch (const std::exception& e) {
-    spdlog::warn("callback to {} ({}) failed: {}", collector->name, collector->callback_url,
+    spdlog::warn("callback to {} ({}) failed: {}", collector.name, collector.callback_url,
                  e.what());
   }
   ++parts_.metrics.callbacks_failed;
   co_return false;
+}
+
+asio::awaitable<json> Engine::handle_message(const json& body, const ApiKey& key) {
+  model::FieldReader r(body, "");
+  const model::StringRule id_rule{256, false, true, true};
+  const std::string entity_id = r.required_string("entity_id", id_rule);
+  const std::string module_name =
+      r.required_string("module_name", model::StringRule{128, false, true, true});
+  const json& list = r.require("actions");
+  std::vector<model::Action> actions = model::parse_actions(list, "actions");
+  if (actions.empty()) throw model::FieldError("actions", "must not be empty");
+  r.finish();
+
+  auto entity = parts_.catalog.entity(entity_id);
+  if (!entity) {
+    throw Error(Errc::not_found, "unknown entity '" + entity_id + "': no community owns it");
+  }
+  if (!key.allows_community(entity->community_id)) {
+    ++parts_.metrics.authz_failures;
+    throw Error(Errc::forbidden, "this API key may not send messages for community '" +
+                                     entity->community_name + "'");
+  }
+  ++parts_.metrics.module_messages;
+  const std::string platform = entity_id.substr(0, entity_id.find(':'));
+  json community = {{"id", entity->community_id}, {"name", entity->community_name}};
+  json collector_actions = json::array();
+  std::size_t published = 0;
+  for (const model::Action& action : actions) {
+    if (is_overlay(action)) {
+      publish_overlay(entity->community_id, entity->community_name, entity_id, action);
+      ++published;
+    } else {
+      collector_actions.push_back(model::to_json(action));
+    }
+  }
+  json reply = {{"entity_id", entity_id},
+                {"community", community},
+                {"published", published},
+                {"delivered", collector_actions.empty()},
+                {"collector", nullptr}};
+  if (!collector_actions.empty()) {
+    auto collector = parts_.registry.collector_for(platform);
+    if (!collector) {
+      reply["note"] = "no collector for platform " + platform + " has registered a callback";
+      co_return reply;
+    }
+    json delivery = {{"entity_id", entity_id},
+                     {"community", community},
+                     {"module_name", module_name},
+                     {"actions", std::move(collector_actions)}};
+    reply["collector"] = collector->name;
+    reply["delivered"] = co_await post_to_collector(*collector, delivery);
+  }
+  spdlog::debug("message from {} for {}: {} published, delivered {}", module_name, entity_id,
+                published, reply["delivered"].get<bool>());
+  co_return reply;
 }
 
 }  // namespace waddle::router

@@ -66,6 +66,13 @@ class Engine {
   boost::asio::awaitable<nlohmann::json> handle_response(const nlohmann::json& body,
                                                          const ApiKey& key);
 
+  // POST /router/messages: a module's message outside any request (a reminder, a timer, a
+  // whisper to another platform) for one entity. Overlay actions are published; the rest go to
+  // the collector serving the entity. Throws FieldError for a malformed body, not_found for an
+  // unknown entity, forbidden when `key` is limited to another community.
+  boost::asio::awaitable<nlohmann::json> handle_message(const nlohmann::json& body,
+                                                        const ApiKey& key);
+
   void set_settings(Settings settings);
   std::shared_ptr<const Settings> settings() const { return settings_.load(); }
   Parts& parts() { return parts_; }
@@ -89,6 +96,8 @@ class Engine {
   boost::asio::awaitable<bool> deliver_to_collector(const Session& session,
                                                     const std::string& execution_id,
                                                     nlohmann::json actions);
+  boost::asio::awaitable<bool> post_to_collector(const Registration& collector,
+                                                 const nlohmann::json& body);
 
   Parts parts_;
   std::atomic<std::shared_ptr<const Settings>> settings_;

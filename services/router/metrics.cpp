@@ -89,6 +89,7 @@ nlohmann::json Metrics::to_json() const {
           {"event_triggers", event_triggers.load()},
           {"alias_errors", alias_errors.load()},
           {"late_responses", late_responses.load()},
+          {"module_messages", module_messages.load()},
           {"callbacks_delivered", callbacks_delivered.load()},
           {"callbacks_failed", callbacks_failed.load()},
           {"overlay_published", overlay_published.load()},
@@ -122,6 +123,8 @@ std::string Metrics::prometheus(const std::map<std::string, double>& gauges) con
   counter("rule_matches_total", "String rule matches", rule_matches.load());
   counter("late_responses_total", "Module answers posted to /router/responses",
           late_responses.load());
+  counter("module_messages_total", "Module messages posted to /router/messages",
+          module_messages.load());
   counter("callbacks_failed_total", "Late answers a collector did not accept",
           callbacks_failed.load());
   counter("overlay_published_total", "Overlay actions published", overlay_published.load());

@@ -33,6 +33,7 @@ class Metrics {
   std::atomic<std::uint64_t> event_triggers{0};
   std::atomic<std::uint64_t> alias_errors{0};
   std::atomic<std::uint64_t> late_responses{0};
+  std::atomic<std::uint64_t> module_messages{0};  // POST /router/messages
   std::atomic<std::uint64_t> callbacks_delivered{0};
   std::atomic<std::uint64_t> callbacks_failed{0};
   std::atomic<std::uint64_t> overlay_published{0};
