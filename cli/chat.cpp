@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <cerrno>
 #include <chrono>
@@ -12,15 +13,20 @@
 #include <cstring>
 #include <exception>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <sstream>
+#include <thread>
 
 #include "checks.hpp"
 #include "crypto/encoding.hpp"
+#include "crypto/hash.hpp"
 #include "crypto/random.hpp"
 #include "error/error.hpp"
 #include "model/event.hpp"
 #include "net/http_client.hpp"
+#include "net/http_server.hpp"
+#include "net/router.hpp"
 #include "nouns.hpp"
 
 namespace waddle::cli {
@@ -33,6 +39,9 @@ constexpr const char* kBotName = "waddlebot";
 constexpr std::size_t kMaxNoteBytes = 120;
 // The router waits for its modules (each with its own timeout) before it answers.
 constexpr std::chrono::seconds kReplyTimeout{60};
+// `waddle chat` registers as the console platform's collector again after this long, so a router
+// restarted meanwhile (it keeps registrations in memory) still knows where to deliver.
+constexpr std::chrono::seconds kRegisterInterval{60};
 
 // What send and chat share: where the router is and how to authenticate.
 struct Connection {
@@ -310,6 +319,12 @@ class RouterClient {
   // Posts `event`; the parsed 200 reply, or Error: invalid_argument for 400/401/403/413,
   // not_found for 404 (with `not_found_hint` appended), unavailable otherwise.
   nlohmann::json post(const nlohmann::json& event, const std::string& not_found_hint) {
+    return post_to("/router/events", event, not_found_hint);
+  }
+
+  // As post(), to another path of the router.
+  nlohmann::json post_to(const std::string& path, const nlohmann::json& body,
+                         const std::string& not_found_hint) {
     std::optional<net::ClientResponse> response;
     std::exception_ptr failure;
     bool done = false;
@@ -318,7 +333,7 @@ class RouterClient {
         [&]() -> boost::asio::awaitable<void> {
           // Built outside the co_await: g++ 12 miscompiles braced lists in its operand.
           net::HeaderList headers{{"X-API-Key", key_}};
-          response = co_await client_.post_json(router_ + "/router/events", event, headers);
+          response = co_await client_.post_json(router_ + path, body, headers);
         },
         [&](std::exception_ptr e) {
           failure = e;
@@ -389,6 +404,133 @@ class RouterClient {
   net::HttpClient client_;
 };
 
+// What `waddle chat` prints, from the input loop and from the inbox's thread, one line at a time.
+class Printer {
+ public:
+  explicit Printer(Context& ctx) : ctx_(ctx) {}
+  template <class F>
+  void locked(F f) {
+    std::lock_guard lock(mutex_);
+    f(ctx_);
+  }
+
+ private:
+  Context& ctx_;
+  std::mutex mutex_;
+};
+
+// `waddle chat` as the console platform's collector: a loopback HTTP endpoint registered with the
+// router (POST /router/modules/register, kind collector) that prints what arrives outside a reply:
+// late module answers, reminders, timers, whispers.
+class ConsoleInbox {
+ public:
+  ConsoleInbox(Printer& printer, std::string entity_id)
+      : printer_(printer),
+        entity_id_(std::move(entity_id)),
+        token_(crypto::hex_encode(crypto::random_bytes(24))),
+        guard_(io_.get_executor()) {
+    net::Router routes;
+    routes.add("POST", "/console/callback",
+               [this](net::Request& request) -> boost::asio::awaitable<net::Response> {
+                 co_return handle(request);
+               });
+    server_ = std::make_unique<net::HttpServer>(
+        io_, std::move(routes),
+        net::ServerOptions{.address = "127.0.0.1", .port = 0, .server_name = "waddle-chat"});
+    port_ = server_->start();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+
+  ~ConsoleInbox() {
+    server_->stop(std::chrono::milliseconds(0));
+    guard_.reset();
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  ConsoleInbox(const ConsoleInbox&) = delete;
+  ConsoleInbox& operator=(const ConsoleInbox&) = delete;
+
+  // Registers (again, after kRegisterInterval) with the router. A router that refuses says why
+  // once; the chat goes on without late answers.
+  void keep_registered(RouterClient& router) {
+    const auto now = std::chrono::steady_clock::now();
+    if (registered_ && now - *registered_ < kRegisterInterval) return;
+    registered_ = now;
+    nlohmann::json body = {{"name", "waddle-chat"},          {"kind", "collector"},
+                           {"platform", "console"},          {"version", "0.1.0"},
+                           {"callback_url", callback_url()}, {"callback_token", token_}};
+    try {
+      router.post_to("/router/modules/register", body, "");
+    } catch (const Error& e) {
+      // An unreachable router is reported by the message's own post; try again next line.
+      if (e.code() == Errc::unavailable) {
+        registered_.reset();
+        return;
+      }
+      if (!warned_) {
+        printer_.locked([&](Context& ctx) {
+          ctx.err() << "! late answers and reminders will not show here: " << e.what() << '\n';
+        });
+      }
+      warned_ = true;
+    }
+  }
+
+  std::string callback_url() const {
+    return "http://127.0.0.1:" + std::to_string(port_) + "/console/callback";
+  }
+
+ private:
+  net::Response handle(const net::Request& request) {
+    const auto auth = request.header("Authorization").value_or("");
+    if (auth.size() < 7 || auth.substr(0, 7) != "Bearer " ||
+        !crypto::constant_time_equal(auth.substr(7), token_)) {
+      return net::error_response(Errc::unauthenticated, "Authorization: expected Bearer <token>");
+    }
+    auto body = nlohmann::json::parse(request.body, nullptr, false);
+    if (!body.is_object() || !body.contains("actions") || !body["actions"].is_array()) {
+      return net::error_response(Errc::invalid_argument, "expected {\"actions\": [...]}",
+                                 "actions");
+    }
+    const std::string entity = text_of(body, "entity_id");
+    // Said in another console channel than this chat's: show where.
+    const std::string where = entity == entity_id_ || entity.empty() ? "" : "(" + entity + ") ";
+    printer_.locked([&](Context& ctx) {
+      if (ctx.format() == Format::json) {
+        ctx.out() << body.dump() << '\n' << std::flush;
+        return;
+      }
+      for (const auto& action : body["actions"]) {
+        const std::string type = text_of(action, "type");
+        if (type == "chat") {
+          ctx.out() << where << kBotName << ": " << one_line(text_of(action, "text")) << '\n';
+        } else if (type == "whisper") {
+          std::string to = text_of(action, "user_name");
+          if (to.empty()) to = text_of(action, "user_id");
+          ctx.out() << where << kBotName << " (whisper to " << one_line(to, 64)
+                    << "): " << one_line(text_of(action, "text")) << '\n';
+        } else {
+          ctx.out() << where << note_for(action) << '\n';
+        }
+      }
+      ctx.out().flush();
+    });
+    return net::json_response(200, {{"accepted", true}});
+  }
+
+  Printer& printer_;
+  std::string entity_id_;
+  std::string token_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
+  std::unique_ptr<net::HttpServer> server_;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+  std::optional<std::chrono::steady_clock::time_point> registered_;
+  bool warned_ = false;
+};
+
 std::string join_words(const std::vector<std::string>& words) {
   std::string out;
   for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
@@ -434,6 +576,8 @@ void add_chat(CLI::App& app, Context& ctx) {
   auto author = std::make_shared<Author>();
   auto community = std::make_shared<std::string>();
   auto entity = std::make_shared<std::string>();
+  auto inbox_on = std::make_shared<bool>(true);
+  auto wait_seconds = std::make_shared<int>(0);
   chat->add_option("--community", *community,
                    "the community to talk in: entity console:local:COMMUNITY");
   chat->add_option("--entity", *entity,
@@ -441,7 +585,13 @@ void add_chat(CLI::App& app, Context& ctx) {
   chat->add_option("--user", author->name, "who you are (default: $USER)");
   add_author_options(chat, *author);
   add_connection_options(chat, *conn);
-  chat->callback([&ctx, conn, author, community, entity] {
+  chat->add_flag("!--no-inbox", *inbox_on,
+                 "do not register as the console collector (late answers, reminders, timers and "
+                 "whispers then do not show here)");
+  chat->add_option("--wait", *wait_seconds,
+                   "after the input ends, keep showing late answers and reminders for SECONDS")
+      ->check(CLI::Range(0, 3600));
+  chat->callback([&ctx, conn, author, community, entity, inbox_on, wait_seconds] {
     if (community->empty() && entity->empty()) refuse("give --community NAME (or --entity ID)");
     if (entity->empty()) {
       for (unsigned char c : *community) {
@@ -461,6 +611,9 @@ void add_chat(CLI::App& app, Context& ctx) {
     std::string hint = "add the entity with: waddle entity add " + entity_id + " --community " +
                        (community->empty() ? std::string("COMMUNITY") : *community);
     RouterClient router(router_url(*conn), api_key(*conn));
+    Printer printer(ctx);
+    std::unique_ptr<ConsoleInbox> inbox;
+    if (*inbox_on) inbox = std::make_unique<ConsoleInbox>(printer, entity_id);
 
     const bool interactive = isatty(STDIN_FILENO) == 1;
     if (interactive) {
@@ -469,25 +622,34 @@ void add_chat(CLI::App& app, Context& ctx) {
     }
     std::string line;
     while (true) {
-      if (interactive) ctx.out() << author->name << "> " << std::flush;
+      if (interactive) {
+        printer.locked([&](Context& c) { c.out() << author->name << "> " << std::flush; });
+      }
       if (!std::getline(std::cin, line)) break;
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (trim(line).empty()) continue;
       if (trim(line) == "/quit") break;
       try {
+        if (inbox) inbox->keep_registered(router);
         auto reply = router.post(make_event(entity_id, *author, line), hint);
-        if (ctx.format() == Format::json) {
-          ctx.out() << reply.dump() << '\n' << std::flush;
-        } else {
-          print_reply(ctx, reply, std::string(kBotName) + ": ");
-        }
+        printer.locked([&](Context& c) {
+          if (c.format() == Format::json) {
+            c.out() << reply.dump() << '\n' << std::flush;
+          } else {
+            print_reply(c, reply, std::string(kBotName) + ": ");
+          }
+        });
       } catch (const Error& e) {
         // At a prompt a refused line is reported and the chat goes on; a script stops.
         if (!interactive) throw;
-        ctx.err() << "waddle: " << e.what() << '\n';
+        printer.locked([&](Context& c) { c.err() << "waddle: " << e.what() << '\n'; });
       }
     }
-    if (interactive) ctx.out() << '\n';
+    if (inbox && *wait_seconds > 0) {
+      inbox->keep_registered(router);
+      std::this_thread::sleep_for(std::chrono::seconds(*wait_seconds));
+    }
+    if (interactive) printer.locked([](Context& c) { c.out() << '\n'; });
   });
 }
 

@@ -1,6 +1,8 @@
 // waddle: the admin CLI. One file per noun adds its subcommands; this file wires global options
 // and turns every error into one line on stderr and an exit code (0 done, 1 runtime failure,
 // 2 usage or validation error, 3 not found).
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -14,6 +16,10 @@
 
 int main(int argc, char** argv) {
   using waddle::cli::Context;
+  // The libraries' own log lines (a listening socket, a reconnect) are not the command's output:
+  // warnings and worse go to stderr.
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("waddle"));
+  spdlog::set_level(spdlog::level::warn);
   Context ctx(std::cout, std::cerr);
   CLI::App app{"waddle: manage WaddleBot (communities, commands, rules, keys, daemons)", "waddle"};
   app.set_version_flag("-V,--version", "waddle " WADDLE_VERSION);

@@ -1,6 +1,8 @@
 // `waddle send` and `waddle chat` against a loopback stand-in for the router's POST
 // /router/events (the contract in DESIGN.md §2.1 and docs/cli/chat.md): it checks the key,
 // parses each event with the router's own strict parser, records it and answers fixed actions.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <filesystem>
@@ -9,6 +11,7 @@
 #include <thread>
 
 #include "model/event.hpp"
+#include "net/http_client.hpp"
 #include "net/http_server.hpp"
 #include "support/cli_checks.hpp"
 
@@ -80,6 +83,16 @@ class FakeRouter {
                [this](net::Request& req) -> boost::asio::awaitable<net::Response> {
                  co_return handle(req);
                });
+    router.add("POST", "/router/modules/register",
+               [this](net::Request& req) -> boost::asio::awaitable<net::Response> {
+                 std::lock_guard lock(mutex_);
+                 if (req.header("X-API-Key").value_or("") != kKey) {
+                   co_return net::json_response(401,
+                                                error_body("unauthenticated", "invalid API key"));
+                 }
+                 registrations_.push_back(nlohmann::json::parse(req.body));
+                 co_return net::json_response(200, {{"registered", true}});
+               });
     server_ = std::make_unique<net::HttpServer>(io_, std::move(router), net::ServerOptions{});
     port_ = server_->start();
     thread_ = std::thread([this] { io_.run(); });
@@ -97,6 +110,10 @@ class FakeRouter {
   std::vector<std::string> keys() const {
     std::lock_guard lock(mutex_);
     return keys_;
+  }
+  std::vector<nlohmann::json> registrations() const {
+    std::lock_guard lock(mutex_);
+    return registrations_;
   }
 
  private:
@@ -136,6 +153,7 @@ class FakeRouter {
   mutable std::mutex mutex_;
   std::vector<nlohmann::json> events_;
   std::vector<std::string> keys_;
+  std::vector<nlohmann::json> registrations_;
 };
 
 // A port on 127.0.0.1 nobody listens on (bound, then released).
@@ -399,6 +417,74 @@ TEST_CASE("chat reads one message per line from a pipe and prints the bot's answ
   CHECK(empty.status == 0);
   CHECK(empty.out.empty());
   CHECK(router.events().size() == 5);
+}
+
+TEST_CASE("chat shows what the router delivers outside a reply: reminders, late answers") {
+  FakeRouter router;
+  Cli cli;
+  // The router side: once chat has registered as the console collector, deliver to its callback
+  // as the router does (POST /router/messages → callback), with a wrong token first.
+  std::vector<int> statuses;
+  std::thread router_side([&] {
+    for (int i = 0; i < 400 && router.registrations().empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    if (router.registrations().empty()) return;
+    const auto registration = router.registrations().front();
+    boost::asio::io_context io;
+    net::HttpClient client(io.get_executor());
+    auto deliver = [&](const std::string& token, const nlohmann::json& body) {
+      boost::asio::co_spawn(
+          io,
+          [&]() -> boost::asio::awaitable<void> {
+            net::HeaderList headers{{"Authorization", "Bearer " + token}};
+            auto response = co_await client.post_json(
+                registration["callback_url"].get<std::string>(), body, headers);
+            statuses.push_back(response.status);
+          },
+          boost::asio::detached);
+      io.restart();
+      io.run();
+    };
+    nlohmann::json reminder = {
+        {"entity_id", "console:local:demo"},
+        {"module_name", "memories"},
+        {"actions",
+         {{{"type", "chat"}, {"text", "@tester, reminder: stretch"}},
+          {{"type", "whisper"}, {"user_name", "tester"}, {"text", "your code is K7P2QX"}},
+          {{"type", "ticker"}, {"text", "Stretch!"}, {"duration", 5}}}}};
+    deliver("wrong-token", reminder);
+    deliver(registration["callback_token"].get<std::string>(), reminder);
+    nlohmann::json elsewhere = {{"entity_id", "console:local:lobby"},
+                                {"actions", {{{"type", "chat"}, {"text", "timer says hi"}}}}};
+    deliver(registration["callback_token"].get<std::string>(), elsewhere);
+  });
+  auto r = cli.run({"chat", "--router", router.url(), "--community", "demo", "--wait", "4"},
+                   "!ping\n", kWithKey);
+  router_side.join();
+  INFO("stderr: " << r.err << "\nstdout: " << r.out);
+  CHECK(r.status == 0);
+  REQUIRE(router.registrations().size() == 1);
+  const auto registration = router.registrations().front();
+  CHECK(registration["kind"] == "collector");
+  CHECK(registration["platform"] == "console");
+  CHECK(registration["callback_url"].get<std::string>().rfind("http://127.0.0.1:", 0) == 0);
+  CHECK(statuses == std::vector<int>{401, 200, 200});
+  CHECK(r.out.find("waddlebot: pong\n") != std::string::npos);
+  CHECK(r.out.find("waddlebot: @tester, reminder: stretch\n") != std::string::npos);
+  CHECK(r.out.find("waddlebot (whisper to tester): your code is K7P2QX\n") != std::string::npos);
+  CHECK(r.out.find("[ticker] Stretch! (5 s)\n") != std::string::npos);
+  CHECK(r.out.find("(console:local:lobby) waddlebot: timer says hi\n") != std::string::npos);
+  CHECK(r.out.find("reminder: stretch\nwaddlebot: @tester") == std::string::npos);  // once
+
+  // --no-inbox: no registration, nothing listening.
+  auto quiet = cli.run({"chat", "--router", router.url(), "--community", "demo", "--no-inbox"},
+                       "!ping\n", kWithKey);
+  CHECK(quiet.status == 0);
+  CHECK(router.registrations().size() == 1);
+  CHECK(cli.run({"chat", "--router", router.url(), "--community", "demo", "--wait", "-1"}, "",
+                kWithKey)
+            .status == 2);
 }
 
 TEST_CASE("chat stops at the first refusal and says how to add a missing entity") {
