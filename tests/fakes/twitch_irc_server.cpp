@@ -145,7 +145,7 @@ struct FakeTwitchIrcServer::State : std::enable_shared_from_this<FakeTwitchIrcSe
   }
 
   void handle(ServerConnection& conn, const std::string& line) {
-    lines.push_back({conn.number, line});
+    lines.push_back({conn.number, line, std::chrono::steady_clock::now()});
     auto param = [&](std::size_t start) { return line.substr(std::min(start, line.size())); };
     if (line.rfind("CAP REQ :", 0) == 0) {
       conn.send(":tmi.twitch.tv CAP * ACK :" + param(9));
@@ -153,7 +153,8 @@ struct FakeTwitchIrcServer::State : std::enable_shared_from_this<FakeTwitchIrcSe
       conn.token = param(5);
     } else if (line.rfind("NICK ", 0) == 0) {
       conn.nick = param(5);
-      if (behaviour.refuse_login || conn.token.rfind("oauth:", 0) != 0) {
+      if (behaviour.refuse_login || conn.token.rfind("oauth:", 0) != 0 ||
+          (!behaviour.accepted_token.empty() && conn.token != "oauth:" + behaviour.accepted_token)) {
         conn.send(":tmi.twitch.tv NOTICE * :Login authentication failed");
         conn.close_after_flush = true;
         return;

@@ -6,6 +6,7 @@
 // Tests push lines (PRIVMSG, RECONNECT, PING) and drop connections. Run the io_context on one
 // thread.
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -29,6 +30,8 @@ TlsIdentity make_self_signed_identity();
 struct TwitchIrcBehaviour {
   bool refuse_login = false;  // answer NICK with "Login authentication failed" and close
   bool answer_pings = true;   // answer the client's PING with PONG
+  // Non-empty: only PASS oauth:<accepted_token> logs in, any other token is refused.
+  std::string accepted_token;
 };
 
 class FakeTwitchIrcServer {
@@ -36,6 +39,7 @@ class FakeTwitchIrcServer {
   struct Line {
     std::size_t connection;  // 1 for the first accepted connection, 2 for the next…
     std::string text;
+    std::chrono::steady_clock::time_point at;  // when the server read it
   };
 
   explicit FakeTwitchIrcServer(boost::asio::io_context& io, TwitchIrcBehaviour behaviour = {});

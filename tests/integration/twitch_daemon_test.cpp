@@ -92,7 +92,7 @@ class TwitchFixture {
         kEventSubSecret + "\n  channels: [" + kChannel +
         "]\n  router_url: http://127.0.0.1:" + std::to_string(h.port()) +
         "\n  router_api_key: " + kCollectorKey + "\n  callback_token: " + kCallbackToken +
-        "\n  heartbeat_interval: 1s\n";
+        "\n  heartbeat_interval: 1s\n" + extra_config;
     const std::string path = h.dir().write("twitch.yaml", config);
     twitchd_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{WADDLE_TWITCHD, "--config", path},
@@ -124,6 +124,22 @@ class TwitchFixture {
 
   std::vector<std::string> irc_lines(const std::string& prefix) {
     return on_irc([&] { return irc_.lines_of(1, prefix); });
+  }
+  // Lines of every connection that start with `prefix`, in arrival order.
+  std::vector<waddle::fakes::FakeTwitchIrcServer::Line> irc_lines_all(const std::string& prefix) {
+    return on_irc([&] {
+      std::vector<waddle::fakes::FakeTwitchIrcServer::Line> out;
+      for (const auto& line : irc_.lines()) {
+        if (line.text.rfind(prefix, 0) == 0) out.push_back(line);
+      }
+      return out;
+    });
+  }
+  std::size_t irc_logged_in() {
+    return on_irc([&] { return irc_.logged_in(); });
+  }
+  std::size_t irc_accepted() {
+    return on_irc([&] { return irc_.accepted(); });
   }
   void irc_send(const std::string& line) {
     on_irc([&] {
@@ -194,6 +210,7 @@ class TwitchFixture {
   }
 
   RouterHarness h;
+  std::string extra_config;  // more "  key: value" lines for the twitch section, before start()
 
  private:
   boost::asio::io_context irc_io_;
@@ -440,4 +457,89 @@ TEST_CASE("settings the schema cannot check stop waddle-twitchd at start, naming
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 2);
   }
+}
+
+TEST_CASE("a RECONNECT mid-stream: channels rejoined on one new socket, no reply twice",
+          "[twitch]") {
+  TwitchFixture f;
+  ModuleBehaviour pong;
+  pong.actions = json::array({{{"type", "chat"}, {"text", "pong"}}});
+  f.h.modules().set("ping", pong);
+  f.h.add_command("!", "ping", "ping");
+  f.extra_config = "  channel_interval: 0ms\n";
+  f.start();
+  INFO(f.log());
+  auto pongs = [&] { return f.irc_lines_all("PRIVMSG #waddlechan :pong").size(); };
+
+  const std::string first = privmsg("dddddddd-1111-2222-3333-444444444444", "alice", "!ping");
+  f.irc_send(first);
+  REQUIRE(eventually([&] { return pongs() == 1; }));
+
+  // Twitch is about to restart the server: the client reconnects at once on a new socket.
+  f.irc_send(":tmi.twitch.tv RECONNECT");
+  REQUIRE(eventually([&] {
+    return f.irc_accepted() == 2 && f.irc_logged_in() == 1 &&
+           f.irc_lines_all("JOIN #waddlechan").size() == 2;
+  }));
+  const auto joins = f.irc_lines_all("JOIN #waddlechan");
+  CHECK(joins[0].connection == 1);
+  CHECK(joins[1].connection == 2);
+
+  // The same message again (a replay across the reconnect), then a new one: one more reply.
+  f.irc_send(first);
+  f.irc_send(privmsg("eeeeeeee-1111-2222-3333-444444444444", "bob", "!ping"));
+  REQUIRE(eventually([&] { return pongs() == 2; }));
+  REQUIRE(eventually([&] {
+    auto stats = f.admin("stats").arguments;
+    return stats.value("events_posted", 0) == 3 && stats.value("router_duplicates", 0) == 1;
+  }));
+  CHECK(pongs() == 2);
+  CHECK(f.module_requests("ping") == 2);
+  const auto replies = f.irc_lines_all("PRIVMSG #waddlechan :pong");
+  CHECK(replies[0].connection == 1);
+  CHECK(replies[1].connection == 2);
+  CHECK(f.admin("status").arguments["irc"]["joined"] == json::array({kChannel}));
+  CHECK(f.stop() == 0);
+}
+
+TEST_CASE("a burst of 100 replies never goes over the send limit", "[twitch]") {
+  TwitchFixture f;
+  // 20 per 2 s window (Twitch's 20 per 30 s, scaled down so the test takes seconds), no
+  // per-channel interval and no margin (the margin also spaces every message by itself).
+  f.extra_config =
+      "  send_limit: 20\n  send_window: 2s\n  send_margin: 0ms\n  channel_interval: 0ms\n";
+  f.start();
+  INFO(f.log());
+  // The router hands a module's messages to the collector: 4 × 25 chat actions at once.
+  for (int batch = 0; batch < 4; ++batch) {
+    json actions = json::array();
+    for (int i = 0; i < 25; ++i) {
+      actions.push_back({{"type", "chat"}, {"text", "burst " + std::to_string(batch * 25 + i)}});
+    }
+    auto sent = f.h.post("/router/messages",
+                         {{"entity_id", "twitch:channel:waddlechan"},
+                          {"module_name", "timers"},
+                          {"actions", actions}},
+                         kModuleKey);
+    INFO(sent.body);
+    REQUIRE(sent.status == 200);
+    REQUIRE(sent.json()["delivered"] == true);
+  }
+  auto burst = [&] { return f.irc_lines_all("PRIVMSG #waddlechan :burst "); };
+  const bool all = eventually([&] { return burst().size() == 100; });
+  INFO(f.log() << "\n" << f.admin("stats").arguments.dump());
+  INFO(burst().size() << " of 100 arrived");
+  REQUIRE(all);
+  const auto lines = burst();
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    CHECK(lines[i].text == "PRIVMSG #waddlechan :burst " + std::to_string(i));  // in order, once
+  }
+  // Any 21 consecutive messages span the window: never 21 within 2 s as sent. The server sees
+  // them after loopback and TLS; 500 ms of that jitter is allowed, a wrong limiter (a fixed
+  // 20 per window boundary, or no limit) would show 21 within milliseconds.
+  for (std::size_t i = 0; i + 20 < lines.size(); ++i) {
+    INFO("messages " << i << " to " << i + 20);
+    CHECK(lines[i + 20].at - lines[i].at >= 1500ms);
+  }
+  CHECK(f.stop() == 0);
 }
