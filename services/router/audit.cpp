@@ -143,7 +143,8 @@ struct AuditWriter::Batch {
   std::vector<ExecutionUpdate> updates;
   std::map<std::int64_t, std::pair<std::int64_t, std::string>> rule_matches;
   std::vector<std::pair<ReputationCredit, std::int64_t>> credits;
-  std::map<std::string, std::pair<std::int64_t, std::string>> chat_lines;
+  std::map<std::string, std::pair<std::int64_t, std::chrono::system_clock::time_point>, std::less<>>
+      chat_lines;
   std::size_t rows() const {
     return executions.size() + responses.size() + updates.size() + rule_matches.size() +
            credits.size() + chat_lines.size();
@@ -159,7 +160,10 @@ AuditWriter::~AuditWriter() {
 }
 
 std::string AuditWriter::now_text() {
-  const auto now = std::chrono::system_clock::now();
+  return time_text(std::chrono::system_clock::now());
+}
+
+std::string AuditWriter::time_text(std::chrono::system_clock::time_point now) {
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
   std::time_t seconds = static_cast<std::time_t>(ms / 1000);
@@ -277,10 +281,12 @@ void AuditWriter::count_rule_match(std::int64_t rule_id) {
 }
 
 void AuditWriter::count_chat(const std::string& entity_id) {
+  const auto now = std::chrono::system_clock::now();
   std::lock_guard lock(mutex_);
-  auto& entry = chat_lines_[entity_id];
-  ++entry.first;
-  entry.second = now_text();
+  auto it = chat_lines_.find(entity_id);
+  if (it == chat_lines_.end()) it = chat_lines_.try_emplace(entity_id, 0, now).first;
+  ++it->second.first;
+  it->second.second = now;
 }
 
 void AuditWriter::requeue(Batch batch, const std::string& error) {
@@ -303,9 +309,11 @@ void AuditWriter::requeue(Batch batch, const std::string& error) {
     if (mine.second.empty()) mine.second = entry.second;
   }
   for (auto& [entity, entry] : batch.chat_lines) {
-    auto& mine = chat_lines_[entity];
-    mine.first += entry.first;
-    if (mine.second.empty()) mine.second = entry.second;
+    auto [it, inserted] = chat_lines_.try_emplace(entity, entry);
+    if (!inserted) {
+      it->second.first += entry.first;
+      it->second.second = std::max(it->second.second, entry.second);
+    }
   }
   for (auto& [credit, count] : batch.credits) {
     auto key =
@@ -398,7 +406,8 @@ boost::asio::awaitable<bool> AuditWriter::flush(bool include_reputation) {
   }
   nlohmann::json chat_lines = nlohmann::json::array();
   for (const auto& [entity, entry] : batch.chat_lines) {
-    chat_lines.push_back({{"entity_id", entity}, {"n", entry.first}, {"at", entry.second}});
+    chat_lines.push_back(
+        {{"entity_id", entity}, {"n", entry.first}, {"at", time_text(entry.second)}});
   }
   const std::size_t chunk = options_.batch_size;
   const auto credits = batch.credits;

@@ -120,6 +120,7 @@ class AuditWriter {
 
   Stats stats() const;
   static std::string now_text();  // RFC 3339 UTC with milliseconds
+  static std::string time_text(std::chrono::system_clock::time_point at);
 
  private:
   struct Batch;
@@ -142,8 +143,9 @@ class AuditWriter {
   std::map<std::tuple<std::int64_t, std::string, std::string, std::string>,
            std::pair<ReputationCredit, std::int64_t>>
       credits_;
-  // entity id -> (chat lines, last line's time)
-  std::map<std::string, std::pair<std::int64_t, std::string>> chat_lines_;
+  // entity id -> (chat lines, last line's time); formatted only when written
+  std::map<std::string, std::pair<std::int64_t, std::chrono::system_clock::time_point>, std::less<>>
+      chat_lines_;
   std::unordered_map<std::string, std::int64_t> user_ids_;  // "platform\x1fid" -> users.id
   Stats stats_;
   std::chrono::steady_clock::time_point last_reputation_flush_{};
