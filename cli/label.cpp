@@ -1,6 +1,6 @@
 // waddle label list COMMUNITY | show COMMUNITY LABEL | add COMMUNITY NAME [--color] [--description]
 //              | remove COMMUNITY NAME | assign COMMUNITY LABEL USER | unassign COMMUNITY LABEL
-//              USER
+//              USER | role COMMUNITY LABEL [PLATFORM ROLE|none]
 #include <cctype>
 #include <optional>
 #include <regex>
@@ -49,7 +49,7 @@ void add_label_commands(CLI::App& app, Context& ctx) {
   auto* noun = app.add_subcommand(
       "label",
       "user labels per community, at most 5 per community and 5 per user (list, show, "
-      "add, remove, assign, unassign)");
+      "add, remove, assign, unassign, role)");
   noun->require_subcommand(1);
   const std::string community_doc = "community name or numeric id";
   const std::string user_doc = "user: <platform>:<username> (e.g. twitch:alice) or #<user id>";
@@ -173,6 +173,66 @@ void add_label_commands(CLI::App& app, Context& ctx) {
     } else {
       print_object(ctx.out(), ctx.format(), row, "name");
     }
+  });
+
+  auto role_args = std::make_shared<Args>();
+  auto role_platform = std::make_shared<std::string>();
+  auto role_value = std::make_shared<std::string>();
+  auto* role = noun->add_subcommand(
+      "role",
+      "the platform roles a label grants (a Twitch vip, a Discord role id): list them, set one "
+      "per platform, or remove one with ROLE none");
+  role->add_option("community", role_args->community, community_doc)->required();
+  role->add_option("label", role_args->label, "label name (case-insensitive) or id")->required();
+  role->add_option("platform", *role_platform, "twitch, discord, slack or console")
+      ->check(CLI::IsMember({"twitch", "discord", "slack", "console"}));
+  role->add_option("role", *role_value,
+                   "the platform's role name or id (1 to 100 characters, no spaces), or none");
+  role->callback([&ctx, role_args, role_platform, role_value] {
+    const auto& a = *role_args;
+    if (!role_platform->empty() && role_value->empty()) {
+      throw Error(Errc::invalid_argument, "ROLE: required with PLATFORM (none removes the role)");
+    }
+    static const std::regex role_shape("^[^\\s[:cntrl:]]{1,100}$");
+    const bool clear = *role_value == "none";
+    if (!role_platform->empty() && !clear && !std::regex_match(*role_value, role_shape)) {
+      throw Error(Errc::invalid_argument, "ROLE: '" + *role_value +
+                                              "' is not a platform role (1 to 100 characters "
+                                              "without spaces or control characters)");
+    }
+    auto body = [&](pqxx::work& tx) {
+      auto community = find_community(tx, a.community);
+      auto community_id = community["id"].get<long long>();
+      auto label = find_label(tx, community_id, community["name"].get<std::string>(), a.label);
+      auto label_id = label["id"].get<long long>();
+      if (clear) {
+        if (tx.exec_params("delete from label_roles where label_id = $1 and platform = $2 "
+                           "returning id",
+                           label_id, *role_platform)
+                .empty()) {
+          throw Error(Errc::not_found, "label '" + label["name"].get<std::string>() +
+                                           "' grants no " + *role_platform + " role");
+        }
+      } else if (!role_platform->empty()) {
+        tx.exec_params(
+            "insert into label_roles (community_id, label_id, platform, role, created_by) "
+            "values ($1, $2, $3, $4, $5) on conflict (label_id, platform) do update set role = "
+            "excluded.role, created_by = excluded.created_by, created_at = now()",
+            community_id, label_id, *role_platform, *role_value, Context::actor());
+      }
+      return rows_to_json(tx.exec_params(
+          "select l.name as label, r.platform, r.role, r.created_by, r.created_at from "
+          "label_roles r join labels l on l.id = r.label_id where r.label_id = $1 order by "
+          "r.platform",
+          label_id));
+    };
+    auto rows = role_platform->empty()
+                    ? ctx.read(body)
+                    : ctx.write(clear ? "label.role.remove" : "label.role",
+                                a.community + "/" + a.label + "/" + *role_platform, body,
+                                nlohmann::json{{"role", *role_value}});
+    print_rows(ctx.out(), ctx.format(), rows, {"label", "platform", "role", "created_by"},
+               "platform");
   });
 
   // assign and unassign share their arguments and lookup.

@@ -27,8 +27,10 @@ int main(int argc, char** argv) {
   app.fallthrough();
   app.add_option("--database-url", ctx.options.database_url,
                  "PostgreSQL URL (default: $WADDLE_DATABASE_URL, then database.url in the config)");
+  // Given explicitly, the file must exist; the default path may be missing (then defaults).
   auto* config = app.add_option("-c,--config", ctx.options.config_path, "configuration file")
-                     ->capture_default_str();
+                     ->capture_default_str()
+                     ->each([&ctx](const std::string&) { ctx.options.config_given = true; });
   app.add_flag("--json", ctx.options.json, "print JSON (a stable shape for scripts)");
   app.add_flag("-q,--quiet", ctx.options.quiet, "print only ids/names, one per line");
   app.add_option("--run-dir", ctx.options.run_dir, "where the daemons' admin sockets live")
@@ -53,6 +55,7 @@ int main(int argc, char** argv) {
   waddle::cli::add_chat_commands(app, ctx);
   waddle::cli::add_completion_commands(app, ctx);
   waddle::cli::add_reference_commands(app, ctx);
+  waddle::cli::add_twitch_commands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -1,9 +1,15 @@
 // waddle module list COMMUNITY | enable/disable COMMUNITY TARGET | set COMMUNITY TARGET … |
-// install NAME --url URL --version V [--command #name…] | uninstall NAME | secret NAME [--rotate].
-// TARGET is a module name (every command with that module_name) or one command (`!so`).
-// A community's view of a command: the command's own row in command_permissions wins, then its
-// module's row, then the default: local (!) modules on, marketplace (#) modules off.
+// install NAME --url URL --version V [--command #name…] | install NAME|--all [--url BASE]
+// (built-in) | list-builtin | uninstall NAME | secret NAME [--rotate]. TARGET is a module name
+// (every command with that module_name) or one command (`!so`). A community's view of a command:
+// the command's own row in command_permissions wins, then its module's row, then the default: local
+// (!) modules on, marketplace (#) modules off.
+#include <unistd.h>
+
+#include "actions/registration.hpp"
+#include "actions/service.hpp"
 #include "checks.hpp"
+#include "config/config.hpp"
 #include "crypto/encoding.hpp"
 #include "crypto/random.hpp"
 #include "error/error.hpp"
@@ -96,6 +102,81 @@ void update_row(pqxx::work& tx, long long community_id, const Target& t, const c
   } else {
     tx.exec_params(sql, community_id, t.name, value);
   }
+}
+
+// Where waddle-actiond serves its modules: --url, else actions.public_url, else
+// http://<actions.listen>:<actions.port> from the config file (the daemon's defaults without one).
+std::string actiond_base_url(Context& ctx, const std::string& url_option) {
+  std::string base = url_option;
+  std::string what = "--url";
+  if (base.empty()) {
+    const auto& path = ctx.options.config_path;
+    std::string listen = "127.0.0.1";
+    std::int64_t port = 8010;
+    if (ctx.options.config_given || access(path.c_str(), R_OK) == 0) {
+      auto loaded = config::load(actions::actions_schema(actions::daemon_info()), path);
+      if (!loaded.errors.empty()) refuse(loaded.errors.front().to_string());
+      base = loaded.config->get_string("actions", "public_url");
+      listen = loaded.config->get_string("actions", "listen");
+      port = loaded.config->get_int("actions", "port");
+      what = "actions.public_url in " + path;
+    }
+    if (base.empty()) {
+      if (listen.find(':') != std::string::npos && listen.front() != '[') {
+        listen = "[" + listen + "]";
+      }
+      base = "http://" + listen + ":" + std::to_string(port);
+      what = "actions.listen/actions.port";
+    }
+  }
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  checks::require_http_url(what, base);
+  return base;
+}
+
+std::string builtin_list() {
+  std::string out;
+  for (const auto& name : actions::known_modules()) out += (out.empty() ? "" : ", ") + name;
+  return out;
+}
+
+// `module install NAME|--all` for waddle-actiond's own modules: the same `commands` rows and
+// secret the daemon creates on start, so that a fresh database routes before it first starts.
+void install_builtin(Context& ctx, const std::vector<std::string>& names, const std::string& url) {
+  const std::string base = actiond_base_url(ctx, url);
+  std::vector<std::pair<std::string, std::vector<actions::CommandSpec>>> modules;
+  for (const auto& name : names) modules.emplace_back(name, *actions::builtin_commands(name));
+  std::string target;
+  for (const auto& name : names) target += (target.empty() ? "" : ",") + name;
+  // Drawn before the transaction so that nothing random depends on its retries.
+  std::vector<std::string> secrets;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    secrets.push_back(crypto::hex_encode(crypto::random_bytes(32)));
+  }
+  auto rows = ctx.write(
+      "module.install", target,
+      [&](pqxx::work& tx) {
+        nlohmann::json out = nlohmann::json::array();
+        for (std::size_t i = 0; i < modules.size(); ++i) {
+          const auto& [name, commands] = modules[i];
+          actions::register_commands(tx, name, base + "/modules/" + name, commands);
+          tx.exec_params(
+              "insert into module_secrets (module_name, secret, created_by) values ($1, $2, $3) "
+              "on conflict (module_name) do nothing",
+              name, secrets[i], Context::actor());
+          for (auto& row : rows_to_json(tx.exec_params(
+                   "select id, prefix || command as name, module_name, version, type, "
+                   "location_url from commands where module_name = $1 and prefix = '!' order by "
+                   "command",
+                   name))) {
+            out.push_back(std::move(row));
+          }
+        }
+        return out;
+      },
+      nlohmann::json{{"builtin", true}, {"url", base}});
+  print_rows(ctx.out(), ctx.format(), rows,
+             {"name", "module_name", "version", "type", "location_url"}, "name");
 }
 
 nlohmann::json state(pqxx::work& tx, long long community_id, const std::string& name) {
@@ -198,8 +279,8 @@ void add_module_commands(CLI::App& app, Context& ctx) {
   {
     auto* install = noun->add_subcommand(
         "install",
-        "install a marketplace module: its # commands become registered commands (off in every "
-        "community until enabled)");
+        "register a built-in module's ! commands (NAME or --all), or install a marketplace "
+        "module (with --version): its # commands, off in every community until enabled");
     auto name = std::make_shared<std::string>();
     auto url = std::make_shared<std::string>();
     auto version = std::make_shared<std::string>();
@@ -207,9 +288,15 @@ void add_module_commands(CLI::App& app, Context& ctx) {
     auto type = std::make_shared<std::string>("webhook");
     auto description = std::make_shared<std::string>();
     auto timeout = std::make_shared<int>(30);
-    install->add_option("name", *name, "module name")->required();
-    install->add_option("--url", *url, "the module's http(s) endpoint")->required();
-    install->add_option("--version", *version, "the module version being installed")->required();
+    auto all = std::make_shared<bool>(false);
+    install->add_option("name", *name,
+                        "a built-in module (see module list-builtin) or a marketplace module name");
+    install->add_flag("--all", *all, "every built-in module");
+    install->add_option("--url", *url,
+                        "marketplace: the module's http(s) endpoint; built-in: waddle-actiond's "
+                        "base URL (default actions.public_url, else http://LISTEN:PORT)");
+    install->add_option("--version", *version,
+                        "the marketplace module version being installed (required for one)");
     install
         ->add_option("--command", *commands,
                      "a # command the module provides (repeatable or comma list; default "
@@ -220,7 +307,30 @@ void add_module_commands(CLI::App& app, Context& ctx) {
     install->add_option("--description", *description, "description for its commands");
     install->add_option("--timeout", *timeout, "seconds to wait for the module (1-300)")
         ->check(CLI::Range(1, 300));
-    install->callback([&ctx, name, url, version, commands, type, description, timeout] {
+    install->callback([&ctx, name, url, version, commands, type, description, timeout, all,
+                       install] {
+      const bool known = actions::builtin_commands(*name).has_value();
+      const bool builtin = *all || known;
+      if (*all && !name->empty()) refuse("give NAME or --all, not both");
+      if (!*all && name->empty()) refuse("NAME: required (or --all for every built-in module)");
+      if (builtin) {
+        for (const char* option :
+             {"--version", "--command", "--type", "--description", "--timeout"}) {
+          if (install->count(option) > 0) {
+            refuse(std::string(option) + ": only for marketplace modules; " +
+                   (*all ? std::string("--all installs") : "'" + *name + "' is") + " built-in (" +
+                   builtin_list() + ")");
+          }
+        }
+        install_builtin(ctx, *all ? actions::known_modules() : std::vector<std::string>{*name},
+                        *url);
+        return;
+      }
+      if (version->empty() && install->count("--version") == 0) {
+        refuse("--version: required for a marketplace module ('" + *name +
+               "' is not a built-in module: " + builtin_list() + ")");
+      }
+      if (url->empty()) refuse("--url: required for a marketplace module");
       if (!checks::is_command_word(*name)) {
         refuse("NAME: '" + *name +
                "' is not a valid module name (lower-case letters, digits, '_' and '-', at most "
@@ -275,6 +385,24 @@ void add_module_commands(CLI::App& app, Context& ctx) {
           nlohmann::json{{"version", *version}, {"url", *url}, {"commands", names}});
       print_rows(ctx.out(), ctx.format(), rows,
                  {"name", "module_name", "version", "type", "location_url"}, "name");
+    });
+  }
+
+  {
+    auto* builtins = noun->add_subcommand(
+        "list-builtin", "the built-in modules of waddle-actiond and the ! commands each registers");
+    builtins->callback([&ctx] {
+      nlohmann::json rows = nlohmann::json::array();
+      for (const auto& name : actions::known_modules()) {
+        std::string names;
+        const auto commands =
+            actions::builtin_commands(name).value_or(std::vector<actions::CommandSpec>{});
+        for (const auto& c : commands) {
+          names += (names.empty() ? "!" : ", !") + c.name;
+        }
+        rows.push_back({{"module", name}, {"commands", names}});
+      }
+      print_rows(ctx.out(), ctx.format(), rows, {"module", "commands"}, "module");
     });
   }
 

@@ -27,5 +27,7 @@ void add_status_commands(CLI::App& app, Context& ctx);
 void add_chat_commands(CLI::App& app, Context& ctx);
 void add_completion_commands(CLI::App& app, Context& ctx);
 void add_reference_commands(CLI::App& app, Context& ctx);
+// `twitch auth`: the bot account's Twitch token (services/twitch/tokens.hpp).
+void add_twitch_commands(CLI::App& app, Context& ctx);
 
 }  // namespace waddle::cli

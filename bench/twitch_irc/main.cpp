@@ -191,7 +191,6 @@ class FakeIrc {
   }
 
  private:
-
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
   waddle::fakes::FakeTwitchIrcServer server_;

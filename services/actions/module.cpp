@@ -3,12 +3,15 @@
 #include <iterator>
 
 #include "actions/modules/aliases/aliases.hpp"
+#include "actions/modules/calendar/calendar.hpp"
 #include "actions/modules/custom_commands/custom_commands.hpp"
+#include "actions/modules/identity/identity.hpp"
 #include "actions/modules/inventory/inventory.hpp"
 #include "actions/modules/labels/labels.hpp"
 #include "actions/modules/memories/memories.hpp"
 #include "actions/modules/ping/ping.hpp"
 #include "actions/modules/reputation/reputation.hpp"
+#include "actions/modules/timers/timers.hpp"
 
 namespace waddle::actions {
 
@@ -37,8 +40,8 @@ std::string role_refusal(const ModuleRequest& request, Role needed, std::string_
 
 std::vector<std::string> known_modules() {
   constexpr std::string_view kNames[] = {
-      kCustomCommandsModule, kMemoriesModule,  kPingModule,    kLabelsModule,
-      kReputationModule,     kInventoryModule, kAliasesModule,
+      kCustomCommandsModule, kMemoriesModule, kPingModule,   kLabelsModule,   kReputationModule,
+      kInventoryModule,      kAliasesModule,  kTimersModule, kIdentityModule, kCalendarModule,
   };
   return {std::begin(kNames), std::end(kNames)};
 }
@@ -51,6 +54,9 @@ std::unique_ptr<Module> make_module(std::string_view name, ModuleEnv env) {
   if (name == kReputationModule) return std::make_unique<Reputation>(std::move(env));
   if (name == kInventoryModule) return std::make_unique<Inventory>(std::move(env));
   if (name == kAliasesModule) return std::make_unique<Aliases>(std::move(env));
+  if (name == kTimersModule) return std::make_unique<Timers>(std::move(env));
+  if (name == kCalendarModule) return std::make_unique<Calendar>(std::move(env));
+  if (name == kIdentityModule) return std::make_unique<Identity>(std::move(env));
   return nullptr;
 }
 

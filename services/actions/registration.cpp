@@ -1,5 +1,7 @@
 #include "actions/registration.hpp"
 
+#include <algorithm>
+
 #include <pqxx/pqxx>
 
 #include "crypto/encoding.hpp"
@@ -36,20 +38,33 @@ boost::asio::awaitable<std::optional<std::string>> load_module_secret(pg::Pool& 
 
 void register_commands(pg::Pool& pool, std::string_view module_name, std::string_view location_url,
                        const std::vector<CommandSpec>& commands) {
+  pool.transaction_sync(
+      [&](pqxx::work& tx) { register_commands(tx, module_name, location_url, commands); });
+}
+
+std::optional<std::vector<CommandSpec>> builtin_commands(std::string_view name) {
+  const auto names = known_modules();
+  if (std::find(names.begin(), names.end(), name) == names.end()) return std::nullopt;
+  // The modules only keep the pool's reference until a request comes: it never connects here.
+  pg::Pool unused(
+      pg::PoolOptions{.primary_url = "postgresql:///unused", .size = 1, .worker_threads = 1});
+  return make_module(name, ModuleEnv{unused, "", nullptr})->commands();
+}
+
+void register_commands(pqxx::transaction_base& tx, std::string_view module_name,
+                       std::string_view location_url, const std::vector<CommandSpec>& commands) {
   const std::string name(module_name);
   const std::string url(location_url);
-  pool.transaction_sync([&](pqxx::work& tx) {
-    for (const auto& command : commands) {
-      tx.exec_params(
-          "insert into commands (command, prefix, description, location_url, location, type, "
-          "module_name, module_type) values ($1, '!', $2, $3, 'internal', 'container', $4, "
-          "'action') on conflict (prefix, command) do update set description = "
-          "excluded.description, location_url = excluded.location_url, location = "
-          "excluded.location, type = excluded.type, module_name = excluded.module_name, "
-          "is_active = true",
-          command.name, command.description, url, name);
-    }
-  });
+  for (const auto& command : commands) {
+    tx.exec_params(
+        "insert into commands (command, prefix, description, location_url, location, type, "
+        "module_name, module_type) values ($1, '!', $2, $3, 'internal', 'container', $4, "
+        "'action') on conflict (prefix, command) do update set description = "
+        "excluded.description, location_url = excluded.location_url, location = "
+        "excluded.location, type = excluded.type, module_name = excluded.module_name, "
+        "is_active = true",
+        command.name, command.description, url, name);
+  }
 }
 
 }  // namespace waddle::actions

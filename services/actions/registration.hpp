@@ -11,6 +11,9 @@
 
 #include "actions/module.hpp"
 
+namespace pqxx {
+class transaction_base;
+}
 namespace waddle::pg {
 class Pool;
 }
@@ -31,5 +34,12 @@ boost::asio::awaitable<std::optional<std::string>> load_module_secret(pg::Pool& 
 // Blocking.
 void register_commands(pg::Pool& pool, std::string_view module_name, std::string_view location_url,
                        const std::vector<CommandSpec>& commands);
+// The same inside the caller's transaction (`waddle module install`).
+void register_commands(pqxx::transaction_base& tx, std::string_view module_name,
+                       std::string_view location_url, const std::vector<CommandSpec>& commands);
+
+// The `!` commands of built-in module `name` (one of known_modules()), without a database;
+// nullopt for any other name.
+std::optional<std::vector<CommandSpec>> builtin_commands(std::string_view name);
 
 }  // namespace waddle::actions

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <pqxx/except>
 
+#include "actions/outbox.hpp"
 #include "actions/registration.hpp"
 #include "actions/text.hpp"
 #include "crypto/module_signature.hpp"
@@ -74,6 +75,14 @@ ActionServer::ActionServer(boost::asio::io_context& io, Settings settings)
                                                      .size = settings_.pool_size,
                                                      .worker_threads = settings_.pool_size,
                                                      .application_name = "waddle-actiond"});
+  if (!settings_.router_api_key.empty()) {
+    outbox_ = std::make_unique<RouterOutbox>(
+        io_.get_executor(), RouterOutboxSettings{.router_url = settings_.router_url,
+                                                 .api_key = settings_.router_api_key});
+  }
+  if (settings_.scheduler.database_url.empty()) {
+    settings_.scheduler.database_url = settings_.database_url;
+  }
 }
 
 ActionServer::~ActionServer() = default;
@@ -99,7 +108,7 @@ std::uint16_t ActionServer::start() {
 
   for (const auto& name : settings_.modules) {
     const std::string location = base_url_ + "/modules/" + name;
-    auto module = make_module(name, ModuleEnv{*pool_, location, nullptr});
+    auto module = make_module(name, ModuleEnv{*pool_, location, outbox_.get()});
     register_commands(*pool_, name, location, module->commands());
     module->on_start();
     modules_.emplace(name, std::move(module));
@@ -107,10 +116,22 @@ std::uint16_t ActionServer::start() {
   ready_.store(true, std::memory_order_release);
   spdlog::info("waddle-actiond serving {} at {}/modules/<name>", join(settings_.modules),
                base_url_);
+  if (outbox_) {
+    Scheduler::ModuleMap served;
+    for (const auto& [name, module] : modules_) served.emplace(name, module.get());
+    scheduler_ =
+        std::make_unique<Scheduler>(io_, *pool_, *outbox_, std::move(served), settings_.scheduler);
+    scheduler_->start();
+  } else {
+    spdlog::warn(
+        "actions.router_api_key is empty: no scheduler, so reminders, timers and other messages "
+        "outside a request are not delivered");
+  }
   return port;
 }
 
 void ActionServer::stop(std::chrono::milliseconds drain, std::function<void()> on_stopped) {
+  if (scheduler_) scheduler_->stop(std::chrono::steady_clock::now() + drain);
   if (http_) {
     http_->stop(drain, std::move(on_stopped));
   } else if (on_stopped) {
@@ -129,7 +150,14 @@ nlohmann::json ActionServer::stats() const {
   return {{"requests", requests_},
           {"refused", refused_},
           {"bad_requests", bad_requests_},
-          {"modules", modules}};
+          {"modules", modules},
+          {"scheduler", scheduler_ ? scheduler_->stats() : nlohmann::json(nullptr)}};
+}
+
+nlohmann::json ActionServer::scheduler_status() const {
+  if (scheduler_) return scheduler_->status();
+  if (!outbox_) return {{"state", "disabled"}, {"reason", "actions.router_api_key is empty"}};
+  return {{"state", "starting"}};
 }
 
 namespace {

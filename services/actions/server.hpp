@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actions/module.hpp"
+#include "actions/scheduler.hpp"
 #include "net/http.hpp"
 
 namespace waddle::net {
@@ -40,6 +41,12 @@ struct Settings {
   std::vector<std::string> modules;  // empty: every known module
   std::string database_url;
   std::size_t pool_size = 4;
+  // The router's POST /router/messages, for messages outside requests (reminders, timers,
+  // whispers). An empty key: no outbox (ModuleEnv::outbox is null) and no scheduler.
+  std::string router_url = "http://127.0.0.1:8000";
+  std::string router_api_key;
+  // database_url is filled from the one above when empty.
+  SchedulerSettings scheduler;
 };
 
 // Why a request to a module is refused: nullopt when X-Waddle-Timestamp/X-Waddle-Signature
@@ -57,19 +64,29 @@ class ActionServer {
   ActionServer(const ActionServer&) = delete;
   ActionServer& operator=(const ActionServer&) = delete;
 
-  // Creates missing module secrets, binds, registers every module's commands. Blocking: call it
-  // from a thread that is not running the io_context's handlers for it to wait on. Returns the
-  // bound port. Throws Error(unavailable) when Postgres or the port cannot be had.
+  // Creates missing module secrets, binds, registers every module's commands, then starts the
+  // scheduler (when router_api_key is set). Blocking: call it from a thread that is not running
+  // the io_context's handlers for it to wait on. Returns the bound port. Throws
+  // Error(unavailable) when Postgres or the port cannot be had.
   std::uint16_t start();
 
-  // As net::HttpServer::stop: stop accepting, let requests in flight finish within `drain`.
+  // Stops the scheduler first (blocking, at most `drain`: the delivery in progress is finished),
+  // then as net::HttpServer::stop: stop accepting, let requests in flight finish within `drain`.
+  // Call it from a thread that is not the io_context's only runner.
   void stop(std::chrono::milliseconds drain, std::function<void()> on_stopped = {});
+
+  // Null when router_api_key is empty (or before start() for the scheduler).
+  Outbox* outbox() const { return outbox_.get(); }
+  Scheduler* scheduler() const { return scheduler_.get(); }
 
   // <public_url> once started.
   std::string base_url() const;
   std::vector<std::string> module_names() const { return settings_.modules; }
-  // {"requests": N, "refused": N (401), "bad_requests": N (400), "modules": {name: N}}.
+  // {"requests": N, "refused": N (401), "bad_requests": N (400), "modules": {name: N},
+  //  "scheduler": Scheduler::stats() | null}.
   nlohmann::json stats() const;
+  // {"state": "disabled", "reason": ...} without an outbox, else Scheduler::status().
+  nlohmann::json scheduler_status() const;
 
  private:
   struct SecretEntry {
@@ -87,6 +104,8 @@ class ActionServer {
   std::unique_ptr<net::HttpServer> http_;
   // Written by start() before ready_ is set, read-only afterwards.
   std::map<std::string, std::unique_ptr<Module>, std::less<>> modules_;
+  std::unique_ptr<Outbox> outbox_;
+  std::unique_ptr<Scheduler> scheduler_;  // destroyed first: it uses the modules and the outbox
   std::string base_url_;
   std::atomic<bool> ready_{false};
 

@@ -34,11 +34,12 @@ class ActionService final : public daemon::Service {
     const Settings next = settings_from_config(config);
     if (next.listen_address != settings_.listen_address || next.port != settings_.port ||
         next.public_url != settings_.public_url || next.modules != settings_.modules ||
-        next.database_url != settings_.database_url) {
-      throw Error(
-          Errc::invalid_argument,
-          "actions.listen, actions.port, actions.public_url, actions.modules and database.url take "
-          "effect only after a restart");
+        next.database_url != settings_.database_url || next.router_url != settings_.router_url ||
+        next.router_api_key != settings_.router_api_key) {
+      throw Error(Errc::invalid_argument,
+                  "actions.listen, actions.port, actions.public_url, actions.modules, "
+                  "actions.router_url, actions.router_api_key and database.url take effect only "
+                  "after a restart");
     }
   }
 
@@ -53,7 +54,9 @@ class ActionService final : public daemon::Service {
   }
 
   nlohmann::json status() const override {
-    return {{"base_url", server_->base_url()}, {"modules", server_->module_names()}};
+    return {{"base_url", server_->base_url()},
+            {"modules", server_->module_names()},
+            {"scheduler", server_->scheduler_status()}};
   }
   nlohmann::json stats() const override { return server_->stats(); }
 
@@ -66,7 +69,7 @@ class ActionService final : public daemon::Service {
 
 daemon::Info daemon_info() {
   return {"actions", "waddle-actiond", "0.1.0",
-          "WaddleBot's built-in action modules (custom commands, memories, ping)"};
+          "WaddleBot's built-in action modules and their scheduler"};
 }
 
 config::Schema actions_schema(const daemon::Info& info) {
@@ -97,6 +100,19 @@ config::Schema actions_schema(const daemon::Info& info) {
               .type = Type::string_list,
               .default_value = modules,
               .doc = "the built-in modules to serve and register"});
+  schema.add({.section = kSection,
+              .name = "router_url",
+              .type = Type::string,
+              .default_value = "http://127.0.0.1:8000",
+              .doc = "the router's base URL, for messages outside a request (POST "
+                     "/router/messages: reminders, timers, whispers)"});
+  schema.add({.section = kSection,
+              .name = "router_api_key",
+              .type = Type::string,
+              .default_value = "",
+              .secret = true,
+              .doc = "API key with role module for router_url (waddle apikey create NAME --role "
+                     "module); empty = no scheduler: reminders and timers are not delivered"});
   return schema;
 }
 
@@ -108,6 +124,8 @@ Settings settings_from_config(const config::Config& config) {
   settings.modules = config.get_list(kSection, "modules");
   settings.database_url = config.get_string("database", "url");
   settings.pool_size = static_cast<std::size_t>(config.get_int("database", "pool_size"));
+  settings.router_url = config.get_string(kSection, "router_url");
+  settings.router_api_key = config.get_string(kSection, "router_api_key");
   if (settings.database_url.empty()) {
     throw Error(Errc::invalid_argument, "database.url: waddle-actiond needs the database");
   }

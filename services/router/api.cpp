@@ -7,6 +7,7 @@
 #include "log/log.hpp"
 #include "model/field_reader.hpp"
 #include "net/http.hpp"
+#include "router/coordination.hpp"
 #include "router/rules.hpp"
 
 namespace waddle::router {
@@ -707,6 +708,10 @@ net::Router make_api(ApiParts parts) {
   });
   router.add("GET", "/readyz",
              [api](R&) -> asio::awaitable<net::Response> { return api->readyz(); });
+  add_coordination_routes(router, api->p_.engine, api->p_.pool,
+                          [api](std::string_view role, CoordinationHandler handler) {
+                            return api->guarded(role, std::move(handler));
+                          });
   return router;
 }
 

@@ -271,6 +271,46 @@ std::optional<Registration> Registry::collector_for(std::string_view platform) c
   return *best;
 }
 
+std::optional<Registration> Registry::collector_for(std::string_view platform,
+                                                    std::string_view entity_id) const {
+  {
+    std::lock_guard lock(mutex_);
+    auto claim = claims_.find(std::string(entity_id));
+    if (claim != claims_.end() && claim->second.expires > std::chrono::system_clock::now()) {
+      auto it = by_name_.find(claim->second.instance);
+      if (it != by_name_.end() && it->second.kind == "collector" &&
+          it->second.platform == platform && !it->second.callback_url.empty()) {
+        return it->second;
+      }
+    }
+  }
+  return collector_for(platform);
+}
+
+void Registry::hold_claims(const std::string& instance, std::vector<Claim> claims) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(claims_, [&](const auto& item) { return item.second.instance == instance; });
+  for (Claim& claim : claims) {
+    std::string id = claim.entity_id;
+    claim.instance = instance;
+    claims_[id] = std::move(claim);
+  }
+}
+
+void Registry::replace_claims(std::vector<Claim> claims) {
+  std::lock_guard lock(mutex_);
+  claims_.clear();
+  for (Claim& claim : claims) {
+    std::string id = claim.entity_id;
+    claims_[id] = std::move(claim);
+  }
+}
+
+std::size_t Registry::claim_count() const {
+  std::lock_guard lock(mutex_);
+  return claims_.size();
+}
+
 std::vector<Registration> Registry::all() const {
   std::lock_guard lock(mutex_);
   std::vector<Registration> out;

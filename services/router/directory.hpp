@@ -147,11 +147,28 @@ class Registry {
   bool heartbeat(std::string_view name, const std::string& at);
   // The collector that takes late answers for a platform: the one heard from most recently.
   std::optional<Registration> collector_for(std::string_view platform) const;
+  // The same for one channel: the registered collector whose name holds the channel's
+  // unexpired claim (coordination), else collector_for(platform).
+  std::optional<Registration> collector_for(std::string_view platform,
+                                            std::string_view entity_id) const;
   std::vector<Registration> all() const;
+
+  // Channel claims as the coordination table holds them: entity_id -> instance, until when.
+  struct Claim {
+    std::string entity_id;
+    std::string instance;
+    std::chrono::system_clock::time_point expires;
+  };
+  // Everything `instance` holds now (replaces what it held before).
+  void hold_claims(const std::string& instance, std::vector<Claim> claims);
+  // Every claim (a reload from PostgreSQL, which other routers may have changed).
+  void replace_claims(std::vector<Claim> claims);
+  std::size_t claim_count() const;
 
  private:
   mutable std::mutex mutex_;
   std::map<std::string, Registration, std::less<>> by_name_;
+  std::unordered_map<std::string, Claim> claims_;  // by entity_id
 };
 
 }  // namespace waddle::router

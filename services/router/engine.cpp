@@ -684,7 +684,7 @@ asio::awaitable<json> Engine::handle_response(const json& body, const ApiKey& ke
                 {"delivered", false},
                 {"collector", nullptr}};
   if (!chat.empty()) {
-    auto collector = parts_.registry.collector_for(session->platform);
+    auto collector = parts_.registry.collector_for(session->platform, session->entity_id);
     if (collector) {
       reply["collector"] = collector->name;
       reply["delivered"] = co_await deliver_to_collector(*session, execution_id, std::move(chat));
@@ -698,7 +698,7 @@ asio::awaitable<json> Engine::handle_response(const json& body, const ApiKey& ke
 
 asio::awaitable<bool> Engine::deliver_to_collector(const Session& session,
                                                    const std::string& execution_id, json actions) {
-  auto collector = parts_.registry.collector_for(session.platform);
+  auto collector = parts_.registry.collector_for(session.platform, session.entity_id);
   if (!collector) co_return false;
   json body = {{"session_id", session.id},
                {"execution_id", execution_id},
@@ -775,7 +775,7 @@ asio::awaitable<json> Engine::handle_message(const json& body, const ApiKey& key
                 {"delivered", collector_actions.empty()},
                 {"collector", nullptr}};
   if (!collector_actions.empty()) {
-    auto collector = parts_.registry.collector_for(platform);
+    auto collector = parts_.registry.collector_for(platform, entity_id);
     if (!collector) {
       reply["note"] = "no collector for platform " + platform + " has registered a callback";
       co_return reply;

@@ -22,6 +22,7 @@
 #include "redis/client.hpp"
 #include "router/api.hpp"
 #include "router/change_listener.hpp"
+#include "router/coordination.hpp"
 #include "router/engine.hpp"
 
 namespace waddle::router {
@@ -323,6 +324,7 @@ class RouterService final : public daemon::Service {
     co_await keys_->load();
     co_await secrets_->load();
     co_await points_->load();
+    co_await load_claims(*pool_, registry_);
   }
 
   asio::awaitable<void> reload_secrets() {
@@ -345,6 +347,7 @@ class RouterService final : public daemon::Service {
         co_await keys_->load();
         co_await points_->load();
         co_await secrets_->load();
+        co_await load_claims(*pool_, registry_);  // claims other routers served
       } catch (const std::exception& e) {
         spdlog::warn("router: periodic reload failed: {}", e.what());
       }

@@ -108,6 +108,11 @@ config::Schema config_schema() {
   schema.add(config::bounded(key("callback_timeout", Type::duration, "5s",
                                  "deadline for delivering a late answer to a collector's callback"),
                              100, 60000));
+  schema.add(config::bounded(
+      key("claim_ttl", Type::duration, "10m",
+          "how long a collector's channel claim lasts after its last checkin or heartbeat (it "
+          "checks in every 5 minutes); then another instance may claim the channel"),
+      1000, 86400000));
   return schema;
 }
 
@@ -150,6 +155,7 @@ Settings load_settings(const config::Config& c) {
   s.openwhisk_auth = opt("openwhisk_auth");
   s.ca_file = str("ca_file");
   s.callback_timeout = c.get_duration(kSection, "callback_timeout");
+  s.claim_ttl = seconds("claim_ttl");
   return s;
 }
 

@@ -49,6 +49,7 @@ struct Settings {
   std::string openwhisk_auth;
   std::string ca_file;
   std::chrono::milliseconds callback_timeout{5000};
+  std::chrono::seconds claim_ttl{600};  // a coordination claim lives this long past a checkin
 };
 
 // Reads the router section of an already validated config.

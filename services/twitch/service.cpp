@@ -22,6 +22,8 @@
 #include "model/field_reader.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
+#include "twitch/bot_account.hpp"
+#include "twitch/claims.hpp"
 #include "twitch/eventsub.hpp"
 #include "twitch/irc_client.hpp"
 #include "twitch/limits.hpp"
@@ -90,7 +92,9 @@ class TwitchService final : public daemon::Service {
     link.version = daemon_info().version;
     router_ = std::make_unique<RouterLink>(*http_, std::move(link));
 
-    if (!settings_.nick.empty() && !settings_.oauth_token.empty()) {
+    account_ = make_bot_account();
+    const std::string chat_token = account_->chat_token();
+    if (!settings_.nick.empty() && !chat_token.empty()) {
       IrcClientOptions options;
       options.host = settings_.irc_host;
       options.port = settings_.irc_port;
@@ -99,7 +103,8 @@ class TwitchService final : public daemon::Service {
         options.ca_pem = read_file(settings_.irc_ca_file, "twitch.irc_ca_file");
       }
       options.session.nick = settings_.nick;
-      options.session.token = settings_.oauth_token;
+      options.session.token = chat_token;
+      irc_token_ = chat_token;
       options.session.join_limits = settings_.join_limits;
       try {
         irc_ = std::make_unique<IrcClient>(
@@ -119,6 +124,13 @@ class TwitchService final : public daemon::Service {
     server_options.server_name = "waddle-twitchd";
     server_ = std::make_unique<net::HttpServer>(io_, make_routes(), server_options);
     register_commands(context.commands());
+    if (settings_.claim_channels) {
+      claims_ = std::make_unique<ChannelClaims>(
+          strand_, *http_, claim_options(settings_),
+          [this](const std::string& c) { join_claimed(c); },
+          [this](const std::string& c) { part_claimed(c); });
+    }
+    add_claims_command(context.commands(), claims_.get());
     publish_status();
   }
 
@@ -132,8 +144,10 @@ class TwitchService final : public daemon::Service {
     asio::post(strand_, [this] {
       if (irc_) irc_->start();
     });
+    account_->start();
     asio::co_spawn(strand_, send_loop(), asio::detached);
     asio::co_spawn(strand_, registration_loop(), asio::detached);
+    if (claims_) claims_->start();
     spdlog::info("twitch: webhooks on {}:{}; IRC {}; EventSub {}; router {}",
                  settings_.listen_address, port_,
                  irc_ ? settings_.irc_host + ":" + std::to_string(settings_.irc_port) + " as " +
@@ -168,6 +182,7 @@ class TwitchService final : public daemon::Service {
 
   void stop(std::chrono::steady_clock::time_point deadline) override {
     stopping_ = true;
+    if (claims_) claims_->stop(deadline - 3s);  // released first, while the router is reachable
     auto stopped = std::make_shared<std::promise<void>>();
     auto future = stopped->get_future();
     const auto drain = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -188,6 +203,7 @@ class TwitchService final : public daemon::Service {
                      queue_.size());
       }
       if (irc_) irc_->stop();
+      account_->stop();
       send_timer_.cancel();
       heartbeat_timer_.cancel();
       closed->set_value();
@@ -209,6 +225,8 @@ class TwitchService final : public daemon::Service {
                      {"registered", registered_.load()},
                      {"in_flight", in_flight_.load()}};
     out["eventsub"] = eventsub_ ? "on" : "off";
+    out["channels_mode"] = claims_ ? "claim" : "static";
+    out["twitch_api"] = account_->status();
     return out;
   }
 
@@ -263,8 +281,64 @@ class TwitchService final : public daemon::Service {
 
   void on_irc_state(IrcState state) {
     spdlog::info("twitch irc: {}", irc_state_name(state));
+    on_irc_login_state(state);
     publish_status();
     if (state == IrcState::ready) send_timer_.cancel();  // queued chat may go now
+  }
+
+  // ---- Helix and the bot's token ----------------------------------------------------------------
+
+  std::unique_ptr<BotAccount> make_bot_account() {
+    BotAccountOptions options;
+    options.helix.client_id = settings_.client_id;
+    options.helix.client_secret = settings_.client_secret;
+    options.helix.helix_url = settings_.helix_url;
+    options.helix.auth_url = settings_.auth_url;
+    options.ca_file = settings_.api_ca_file;
+    options.database_url = settings_.database_url;
+    options.token_key_file = settings_.token_key_file;
+    options.login =
+        settings_.nick.empty() ? std::string() : normalize_login(settings_.nick).value_or("");
+    options.fallback_token = settings_.oauth_token;
+    options.validate_interval = settings_.token_validate_interval;
+    return std::make_unique<BotAccount>(strand_, std::move(options));
+  }
+
+  // On the strand. A refused chat login gets one token refresh and one more try; a second
+  // refusal (or no refresh token) leaves IRC in auth_failed, reported in status, with no retries.
+  void on_irc_login_state(IrcState state) {
+    if (state == IrcState::ready) {
+      irc_refresh_tried_ = false;
+      return;
+    }
+    if (state != IrcState::auth_failed || !irc_) return;
+    if (irc_refresh_tried_) {
+      spdlog::error("twitch irc: the refreshed token was refused too; not retrying (see status)");
+      return;
+    }
+    irc_refresh_tried_ = true;
+    account_->on_chat_login_refused(irc_token_, [this](std::optional<std::string> token) {
+      if (token && irc_ && !closed_) {
+        spdlog::info("twitch irc: logging in again with the refreshed token");
+        irc_token_ = *token;
+        irc_->set_token(*token);
+      }
+      publish_status();
+    });
+  }
+
+  // On the strand: channels gained or lost through coordination claims (twitch.channels_mode).
+  void join_claimed(const std::string& channel) {
+    if (!irc_) return;
+    irc_->join(channel);
+    publish_status();
+  }
+  void part_claimed(const std::string& channel) {
+    if (!irc_) return;
+    irc_->part(channel);
+    queue_.clear(channel);
+    queue_length_ = queue_.size();
+    publish_status();
   }
 
   // ---- the router -----------------------------------------------------------------------------
@@ -272,6 +346,7 @@ class TwitchService final : public daemon::Service {
   // On the strand. Spawns the router call; the caller (an IRC read, an EventSub answer) never
   // waits for it.
   void forward(model::Event event) {
+    if (claims_) claims_->observe(event);
     if (in_flight_ >= settings_.max_in_flight) {
       if (events_dropped_++ % 100 == 0) {
         spdlog::warn("twitch: {} router calls in flight; dropping event {} ({} dropped so far)",
@@ -312,12 +387,11 @@ class TwitchService final : public daemon::Service {
         enqueue_chat(channel, *chat, origin);
       } else if (const auto* block = std::get_if<model::BlockAction>(&action)) {
         ++block_actions_;
-        spdlog::warn(
-            "twitch: block action for #{} (message {}, user {}, timeout {} s, reason '{}') not "
-            "carried out: Helix moderation is not implemented yet",
-            channel, block->message_id.empty() ? "-" : block->message_id,
-            block->user_name.empty() ? block->user_id : block->user_name, block->timeout,
-            block->reason);
+        account_->block(channel, *block);
+      } else if (const auto* whisper = std::get_if<model::WhisperAction>(&action)) {
+        account_->whisper(*whisper);
+      } else if (const auto* role = std::get_if<model::RoleAction>(&action)) {
+        account_->role(channel, *role);
       }
       // media, ticker, general and form are the overlay's: the router publishes them.
     }
@@ -608,6 +682,9 @@ class TwitchService final : public daemon::Service {
   std::string nick_;
   std::unique_ptr<net::HttpClient> http_;
   std::unique_ptr<RouterLink> router_;
+  std::unique_ptr<BotAccount> account_;
+  bool irc_refresh_tried_ = false;  // on the strand: one token refresh per refused login streak
+  std::string irc_token_;           // on the strand: the token IRC logs in with
   std::unique_ptr<IrcClient> irc_;
   std::unique_ptr<EventSubHandler> eventsub_;
   std::mutex eventsub_mutex_;
@@ -616,6 +693,7 @@ class TwitchService final : public daemon::Service {
   asio::steady_timer send_timer_;
   asio::steady_timer heartbeat_timer_;
   std::unique_ptr<net::HttpServer> server_;
+  std::unique_ptr<ChannelClaims> claims_;  // twitch.channels_mode: claim
 
   mutable std::mutex snapshot_mutex_;
   json snapshot_ = json::object();

@@ -23,6 +23,89 @@ bool is_http_url(const std::string& url) {
   return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
 }
 
+void add_helix_keys(config::Schema& schema) {
+  using config::Type;
+  schema.add(key("client_id", Type::string, "",
+                 "the Twitch application's client ID (dev.twitch.tv/console); empty turns Helix "
+                 "(block, whisper, role actions, token refresh) off"));
+  schema.add(secret("client_secret", "the Twitch application's client secret"));
+  schema.add(key("helix_url", Type::string, "https://api.twitch.tv/helix", "Helix API base URL"));
+  schema.add(key("auth_url", Type::string, "https://id.twitch.tv/oauth2",
+                 "Twitch OAuth base URL (token, validate, authorize)"));
+  schema.add(key("api_ca_file", Type::string, "",
+                 "extra CA certificates (PEM) trusted for helix_url and auth_url; empty = system "
+                 "store"));
+  schema.add(key("token_key_file", Type::string, "",
+                 "file with the 32-byte key (64 hex digits or base64; `openssl rand -hex 32`) that "
+                 "seals the bot's tokens in platform_tokens; empty = use oauth_token only"));
+  schema.add(config::bounded(key("token_validate_interval", Type::duration, "1h",
+                                 "how often the stored user token is checked with "
+                                 "/oauth2/validate (Twitch asks for hourly)"),
+                             60000, 86400000));
+}
+
+// Helix and OAuth settings, checked where the schema cannot.
+void load_helix_settings(const config::Config& c, Settings& s) {
+  auto opt = [&](const char* name) {
+    return c.has(kSection, name) ? c.get_string(kSection, name) : std::string();
+  };
+  s.client_id = opt("client_id");
+  s.client_secret = opt("client_secret");
+  for (auto [name, field] :
+       {std::pair{"helix_url", &s.helix_url}, std::pair{"auth_url", &s.auth_url}}) {
+    *field = c.get_string(kSection, name);
+    while (!field->empty() && field->back() == '/') field->pop_back();
+    if (!is_http_url(*field)) {
+      throw Error(Errc::invalid_argument, std::string("twitch.") + name +
+                                              ": expected an http:// or https:// URL, got '" +
+                                              *field + "'");
+    }
+  }
+  s.api_ca_file = opt("api_ca_file");
+  s.token_key_file = opt("token_key_file");
+  s.token_validate_interval = c.get_duration(kSection, "token_validate_interval");
+  s.database_url = c.has("database", "url") ? c.get_string("database", "url") : std::string();
+  if (!s.client_id.empty() && s.client_secret.empty()) {
+    throw Error(Errc::invalid_argument,
+                "twitch.client_secret: required when twitch.client_id is set (or "
+                "twitch.client_secret_file)");
+  }
+  if (!s.token_key_file.empty() && s.client_id.empty()) {
+    throw Error(Errc::invalid_argument,
+                "twitch.token_key_file: stored tokens need twitch.client_id and client_secret "
+                "to be refreshed");
+  }
+}
+
+void add_claim_keys(config::Schema& schema) {
+  using config::Type;
+  config::KeySpec mode =
+      key("channels_mode", Type::enumeration, "static",
+          "static = join twitch.channels; claim = take channels from the router's coordination "
+          "API, shared with the other instances (twitch.channels must then be empty)");
+  mode.choices = {"static", "claim"};
+  schema.add(std::move(mode));
+  schema.add(config::bounded(
+      key("capacity", Type::integer, 50, "channels_mode claim: most channels this instance claims"),
+      1, 100000));
+  schema.add(
+      config::bounded(key("checkin_interval", Type::duration, "5m",
+                          "channels_mode claim: how often claims are renewed (keep it well "
+                          "below router.claim_ttl) and more are claimed when below capacity"),
+                      1000, 3600000));
+}
+
+void load_claim_settings(const config::Config& c, Settings& s) {
+  s.claim_channels = c.get_string(kSection, "channels_mode") == "claim";
+  s.capacity = static_cast<std::size_t>(c.get_int(kSection, "capacity"));
+  s.checkin_interval = c.get_duration(kSection, "checkin_interval");
+  if (s.claim_channels && !s.channels.empty()) {
+    throw Error(Errc::invalid_argument,
+                "twitch.channels: must be empty with twitch.channels_mode: claim (the channels "
+                "come from the router's coordination table; `waddle coordination populate`)");
+  }
+}
+
 }  // namespace
 
 daemon::Info daemon_info() {
@@ -103,6 +186,8 @@ config::Schema config_schema() {
       config::bounded(key("queue_total", Type::integer, 2000,
                           "chat messages waiting in all at most; more are dropped and counted"),
                       1, 1000000));
+  add_claim_keys(schema);
+  add_helix_keys(schema);
   return schema;
 }
 
@@ -162,6 +247,8 @@ Settings load_settings(const config::Config& c) {
   s.join_limits.margin = s.send_limits.margin;
   s.queue_per_channel = size("queue_per_channel");
   s.queue_total = size("queue_total");
+  load_claim_settings(c, s);
+  load_helix_settings(c, s);
   return s;
 }
 

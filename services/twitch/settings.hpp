@@ -42,6 +42,20 @@ struct Settings {
   JoinLimits join_limits{};
   std::size_t queue_per_channel = 100;
   std::size_t queue_total = 2000;
+  // Coordination (docs/twitch.md "Several instances"): static = join `channels`; claim = take
+  // channels from the router's coordination API, at most `capacity`, as instance `name`.
+  bool claim_channels = false;
+  std::size_t capacity = 50;
+  std::chrono::milliseconds checkin_interval{300000};
+  // Helix and OAuth (docs/twitch.md "Helix and tokens").
+  std::string client_id;
+  std::string client_secret;
+  std::string helix_url = "https://api.twitch.tv/helix";
+  std::string auth_url = "https://id.twitch.tv/oauth2";
+  std::string api_ca_file;     // extra trusted CA (PEM) for Helix/OAuth; empty: system store
+  std::string token_key_file;  // 32-byte key sealing platform_tokens; empty: no stored tokens
+  std::chrono::milliseconds token_validate_interval{3600000};
+  std::string database_url;  // database.url: where the user token is stored
 };
 
 // Reads the twitch section of an already validated config. Throws Error(invalid_argument) naming

@@ -154,7 +154,7 @@ struct FakeTwitchIrcServer::State : std::enable_shared_from_this<FakeTwitchIrcSe
     } else if (line.rfind("NICK ", 0) == 0) {
       conn.nick = param(5);
       if (behaviour.refuse_login || conn.token.rfind("oauth:", 0) != 0 ||
-          (!behaviour.accepted_token.empty() && conn.token != "oauth:" + behaviour.accepted_token)) {
+          (!behaviour.refused_token.empty() && conn.token == "oauth:" + behaviour.refused_token)) {
         conn.send(":tmi.twitch.tv NOTICE * :Login authentication failed");
         conn.close_after_flush = true;
         return;

@@ -30,8 +30,8 @@ TlsIdentity make_self_signed_identity();
 struct TwitchIrcBehaviour {
   bool refuse_login = false;  // answer NICK with "Login authentication failed" and close
   bool answer_pings = true;   // answer the client's PING with PONG
-  // Non-empty: only PASS oauth:<accepted_token> logs in, any other token is refused.
-  std::string accepted_token;
+  // Non-empty: PASS oauth:<refused_token> is refused like an expired token; others log in.
+  std::string refused_token;
 };
 
 class FakeTwitchIrcServer {

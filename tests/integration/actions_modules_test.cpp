@@ -20,6 +20,7 @@
 #include "actions_chat_harness.hpp"
 #include "crypto/module_signature.hpp"
 #include "net/http_client.hpp"
+#include "pg/pool.hpp"
 #include "support/database.hpp"
 
 namespace asio = boost::asio;
@@ -42,7 +43,7 @@ TEST_CASE("start registers every module's commands and secrets, and ping answers
   auto commands = h.query(
       "select command, module_name, location, type, location_url from commands where module_name "
       "in ('custom_commands', 'memories', 'ping') order by command");
-  REQUIRE(commands.size() == 4);
+  REQUIRE(commands.size() == 5);
   CHECK(commands[0][0] == "command");
   CHECK(commands[0][1] == "custom_commands");
   CHECK(commands[1][0] == "link");
@@ -52,8 +53,9 @@ TEST_CASE("start registers every module's commands and secrets, and ping answers
   CHECK(commands[3][2] == "internal");
   CHECK(commands[3][3] == "container");
   CHECK(contains(commands[3][4], "/modules/memories"));
+  CHECK(commands[4][0] == "remind");
   auto secrets = h.query("select module_name, secret from module_secrets order by module_name");
-  REQUIRE(secrets.size() == 7);
+  REQUIRE(secrets.size() == waddle::actions::known_modules().size());
   CHECK(std::string(secrets[0][1]).size() == 64);
   CHECK(secrets[0][1] != secrets[1][1]);
   CHECK(h.chat("ping", kAlice, "!ping") == "pong");
@@ -265,5 +267,12 @@ TEST_CASE("a second start on the same database changes nothing and keeps the sec
       CHECK(snapshot() == first);
     }
   }
-  CHECK(contains(first, ";10"));
+  // Every command each module declares, once.
+  waddle::pg::Pool pool({.primary_url = db.url(), .size = 1});
+  std::size_t declared = 0;
+  for (const auto& name : waddle::actions::known_modules()) {
+    declared +=
+        waddle::actions::make_module(name, {pool, "http://x/modules/" + name})->commands().size();
+  }
+  CHECK(contains(first, ";" + std::to_string(declared)));
 }

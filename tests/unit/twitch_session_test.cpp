@@ -164,7 +164,7 @@ TEST_CASE("bad settings are refused at construction") {
   CHECK_THROWS_AS(IrcSession(o), waddle::Error);
 }
 
-TEST_CASE("messages for the caller come through; garbage is dropped") {
+TEST_CASE("messages for the caller come through, garbage is dropped") {
   IrcSession session(options());
   log_in(session, kStart);
   auto out = session.on_line("@id=x;user-id=1 :u!u@u PRIVMSG #a :hello", kStart);

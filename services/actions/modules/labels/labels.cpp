@@ -1,9 +1,13 @@
 #include "actions/modules/labels/labels.hpp"
 
+#include <exception>
+#include <map>
+
 #include <pqxx/pqxx>
 
 #include "actions/modules/platform_users/platform_users.hpp"
 #include "actions/text.hpp"
+#include "model/event.hpp"
 #include "pg/pool.hpp"
 
 namespace waddle::actions {
@@ -13,11 +17,13 @@ using Actions = std::vector<model::Action>;
 
 constexpr std::string_view kUsage =
     "Usage: !labels [@user] | !label who <label> | !label list | !label add @user <label> | "
-    "!label remove @user <label> | !label delete <label>";
+    "!label remove @user <label> | !label delete <label> | !label role <label> <platform> "
+    "<role|none>";
 constexpr std::string_view kAddUsage = "Usage: !label add @user <label>";
 constexpr std::string_view kRemoveUsage = "Usage: !label remove @user <label>";
 constexpr std::string_view kWhoUsage = "Usage: !label who <label>";
 constexpr std::string_view kDeleteUsage = "Usage: !label delete <label>";
+constexpr std::string_view kRoleUsage = "Usage: !label role <label> <platform> <role|none>";
 constexpr std::string_view kBadLabel = "A label is 1 to 63 characters without control characters.";
 
 std::string join(const std::vector<std::string>& items) {
@@ -28,6 +34,38 @@ std::string join(const std::vector<std::string>& items) {
 
 std::string show_label(const std::string& name) {
   return trim_chat(name, kMaxLabelCharacters);
+}
+
+// A platform role as label_roles stores it: 1 to 100 bytes without whitespace or control
+// characters (a Twitch badge name, a Discord role id, a Slack user group).
+bool is_platform_role(std::string_view role) {
+  if (role.empty() || role.size() > 100) return false;
+  for (char c : role) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7F) return false;
+  }
+  return true;
+}
+
+// The label's platform roles for `user_id`'s accounts, and the community's channel per platform,
+// read inside the caller's transaction.
+std::vector<RoleGrant> role_grants(pqxx::transaction_base& tx, std::int64_t community_id,
+                                   std::int64_t label_id, std::int64_t user_id) {
+  std::vector<RoleGrant> grants;
+  for (const auto& row : tx.exec_params(
+           "select lr.platform, lr.role, pi.platform_user_id, pi.username, (select e.entity_id "
+           "from entities e where e.community_id = $3 and e.platform = lr.platform and "
+           "e.is_active order by e.id limit 1) from label_roles lr join platform_identities pi "
+           "on pi.user_id = $2 and pi.platform = lr.platform where lr.label_id = $1 order by "
+           "lr.platform, pi.id",
+           label_id, user_id, community_id)) {
+    grants.push_back({.platform = row[0].as<std::string>(),
+                      .role = row[1].as<std::string>(),
+                      .platform_user_id = row[2].as<std::string>(),
+                      .username = row[3].as<std::string>(),
+                      .entity_id = row[4].is_null() ? std::string() : row[4].as<std::string>()});
+  }
+  return grants;
 }
 
 }  // namespace
@@ -45,8 +83,117 @@ std::optional<std::string> parse_label_name(std::string_view text) {
   return std::string(text);
 }
 
+boost::asio::awaitable<Actions> Labels::with_roles(const ModuleRequest& request, std::string text,
+                                                   const std::vector<RoleGrant>& grants,
+                                                   const std::string& label, bool grant) {
+  Actions reply;
+  std::map<std::string, std::pair<std::string, Actions>> elsewhere;  // platform → entity, actions
+  for (const auto& g : grants) {
+    model::RoleAction action{.user_id = g.platform_user_id,
+                             .user_name = g.username,
+                             .role = g.role,
+                             .grant = grant,
+                             .reason = "label " + label};
+    if (g.platform == request.platform) {
+      reply.emplace_back(std::move(action));
+    } else {
+      auto& slot = elsewhere[g.platform];
+      slot.first = g.entity_id;
+      slot.second.emplace_back(std::move(action));
+    }
+  }
+  std::string notes;
+  for (auto& [platform, slot] : elsewhere) {
+    std::string problem;
+    if (slot.first.empty()) {
+      problem = "this community has no " + platform + " channel";
+    } else if (!env_.outbox) {
+      problem = "no connection to the router";
+    } else {
+      std::exception_ptr failure;
+      try {
+        co_await env_.outbox->send(slot.first, std::move(slot.second), std::string(kLabelsModule));
+      } catch (const std::exception&) {
+        failure = std::current_exception();
+      }
+      if (failure) {
+        try {
+          std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+          problem = trim_chat(e.what(), 100);
+        }
+      }
+    }
+    if (!problem.empty()) {
+      notes += " (could not " + std::string(grant ? "grant" : "revoke") + " the " + platform +
+               " role: " + problem + ")";
+    }
+  }
+  reply.insert(reply.begin(), model::ChatAction{.text = std::move(text) + notes});
+  co_return reply;
+}
+
+boost::asio::awaitable<Actions> Labels::map_role(const ModuleRequest& request) {
+  if (request.args.size() < 4) co_return say(std::string(kRoleUsage));
+  const std::string& role_word = request.args.back();
+  const std::string platform = lower_ascii(request.args[request.args.size() - 2]);
+  std::string label_text;
+  for (std::size_t i = 1; i + 2 < request.args.size(); ++i) {
+    label_text += (label_text.empty() ? "" : " ") + request.args[i];
+  }
+  const auto label = parse_label_name(label_text);
+  if (!label) co_return say(std::string(kBadLabel) + " " + std::string(kRoleUsage));
+  if (!model::is_platform(platform)) {
+    co_return say("'" + trim_chat(request.args[request.args.size() - 2], 40) +
+                  "' is not a platform (twitch, discord, slack or console). " +
+                  std::string(kRoleUsage));
+  }
+  const bool clear = lower_ascii(role_word) == "none";
+  if (!clear && !is_platform_role(role_word)) {
+    co_return say("A platform role is 1 to 100 characters without spaces. " +
+                  std::string(kRoleUsage));
+  }
+  struct Result {
+    std::optional<std::string> name;
+    bool changed = false;
+  };
+  auto store = [&](pqxx::work& tx) {
+    Result r;
+    auto found = tx.exec_params(
+        "select id, name from labels where community_id = $1 and lower(name) = lower($2)",
+        request.community_id, *label);
+    if (found.empty()) return r;
+    r.name = found[0][1].as<std::string>();
+    const auto label_id = found[0][0].as<std::int64_t>();
+    if (clear) {
+      r.changed = !tx.exec_params(
+                         "delete from label_roles where label_id = $1 and platform = $2 "
+                         "returning id",
+                         label_id, platform)
+                       .empty();
+    } else {
+      tx.exec_params(
+          "insert into label_roles (community_id, label_id, platform, role, created_by) values "
+          "($1, $2, $3, $4, $5) on conflict (label_id, platform) do update set role = "
+          "excluded.role, created_by = excluded.created_by, created_at = now()",
+          request.community_id, label_id, platform, role_word, request.user_name);
+      r.changed = true;
+    }
+    return r;
+  };
+  const Result result = co_await env_.pool.transaction(std::move(store));
+  if (!result.name) co_return say("There is no label " + show_label(*label) + " here.");
+  if (clear) {
+    co_return say(result.changed
+                      ? "The label " + *result.name + " no longer grants a " + platform + " role."
+                      : "The label " + *result.name + " grants no " + platform + " role.");
+  }
+  co_return say("The label " + *result.name + " now grants the " + platform + " role " + role_word +
+                " (to people who get it from now on).");
+}
+
 std::vector<CommandSpec> Labels::commands() const {
-  return {{"label", "user labels: !label who|list|add|remove|delete"},
+  return {{"label", "user labels: !label who|list|add|remove|delete|role"},
           {"labels", "a user's labels: !labels [@user]"}};
 }
 
@@ -64,6 +211,12 @@ boost::asio::awaitable<Actions> Labels::handle(const ModuleRequest& request) {
     if (sub == "add") co_return co_await assign(request);
     if (sub == "remove") co_return co_await unassign(request);
     co_return co_await remove_label(request);
+  }
+  if (sub == "role") {
+    if (request.role() < Role::admin) {
+      co_return say(role_refusal(request, Role::admin, "map labels to platform roles"));
+    }
+    co_return co_await map_role(request);
   }
   co_return say(std::string(kUsage));
 }
@@ -171,6 +324,7 @@ boost::asio::awaitable<Actions> Labels::assign(const ModuleRequest& request) {
     Outcome outcome = Outcome::unknown_user;
     Person person;
     std::string label;
+    std::vector<RoleGrant> grants;
   };
   Stage stage = Stage::label;
   Result result;
@@ -199,6 +353,10 @@ boost::asio::awaitable<Actions> Labels::assign(const ModuleRequest& request) {
           request.community_id, found[0][0].as<std::int64_t>(), r.person.id, request.user_name);
       r.outcome =
           assigned.empty() ? Outcome::already : (created ? Outcome::created : Outcome::added);
+      if (r.outcome == Outcome::added) {
+        r.grants =
+            role_grants(tx, request.community_id, found[0][0].as<std::int64_t>(), r.person.id);
+      }
       return r;
     });
   } catch (const pqxx::sql_error& e) {
@@ -219,7 +377,9 @@ boost::asio::awaitable<Actions> Labels::assign(const ModuleRequest& request) {
                     ".");
     case Outcome::added: break;
   }
-  co_return say("Gave " + result.person.name + " the label " + result.label + ".");
+  co_return co_await with_roles(request,
+                                "Gave " + result.person.name + " the label " + result.label + ".",
+                                result.grants, result.label, true);
 }
 
 boost::asio::awaitable<Actions> Labels::unassign(const ModuleRequest& request) {
@@ -232,6 +392,7 @@ boost::asio::awaitable<Actions> Labels::unassign(const ModuleRequest& request) {
     Outcome outcome = Outcome::unknown_user;
     Person person;
     std::string label;
+    std::vector<RoleGrant> grants;
   };
   Result result = co_await env_.pool.transaction([&](pqxx::work& tx) {
     Result r;
@@ -251,6 +412,9 @@ boost::asio::awaitable<Actions> Labels::unassign(const ModuleRequest& request) {
                found[0][0].as<std::int64_t>(), r.person.id)
              .empty();
     r.outcome = removed ? Outcome::removed : Outcome::not_assigned;
+    if (removed) {
+      r.grants = role_grants(tx, request.community_id, found[0][0].as<std::int64_t>(), r.person.id);
+    }
     return r;
   });
   switch (result.outcome) {
@@ -264,7 +428,9 @@ boost::asio::awaitable<Actions> Labels::unassign(const ModuleRequest& request) {
       co_return say(result.person.name + " does not have the label " + result.label + ".");
     case Outcome::removed: break;
   }
-  co_return say("Took the label " + result.label + " from " + result.person.name + ".");
+  co_return co_await with_roles(
+      request, "Took the label " + result.label + " from " + result.person.name + ".",
+      result.grants, result.label, false);
 }
 
 boost::asio::awaitable<Actions> Labels::remove_label(const ModuleRequest& request) {

@@ -8,11 +8,17 @@
 //                               that name
 //   !label remove @user <label> moderators
 //   !label delete <label>       moderators; the label and every assignment of it
+//   !label role <label> <platform> <role|none>
+//                               admins; the label grants that platform role (label_roles,
+//                               migrations/0015): giving the label emits a `role` action (in the
+//                               reply for the caller's platform, through the Outbox to one of the
+//                               community's channels for the others), taking it a revoking one
 // Users are WaddleBot users: @name is looked up on the request's platform (platform_identities).
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "actions/module.hpp"
 
@@ -21,6 +27,15 @@ namespace waddle::actions {
 inline constexpr std::string_view kLabelsModule = "labels";
 inline constexpr std::size_t kMaxLabelCharacters = 63;
 inline constexpr int kLabelLimit = 5;
+
+// One platform role to grant or revoke for one of the user's accounts.
+struct RoleGrant {
+  std::string platform;
+  std::string role;
+  std::string platform_user_id;
+  std::string username;
+  std::string entity_id;  // one of the community's channels on `platform`; empty: none
+};
 
 // A label name as typed (trimmed, one pair of surrounding double quotes dropped); nullopt when it
 // is empty, longer than 63 characters or holds control characters.
@@ -40,6 +55,12 @@ class Labels final : public Module {
   boost::asio::awaitable<std::vector<model::Action>> assign(const ModuleRequest& request);
   boost::asio::awaitable<std::vector<model::Action>> unassign(const ModuleRequest& request);
   boost::asio::awaitable<std::vector<model::Action>> remove_label(const ModuleRequest& request);
+  boost::asio::awaitable<std::vector<model::Action>> map_role(const ModuleRequest& request);
+  // `text` as the chat answer, the caller's platform's role actions after it, the other
+  // platforms' sent through the Outbox (a failure is noted in the text).
+  boost::asio::awaitable<std::vector<model::Action>> with_roles(
+      const ModuleRequest& request, std::string text, const std::vector<RoleGrant>& grants,
+      const std::string& label, bool grant);
 
   ModuleEnv env_;
 };

@@ -13,7 +13,9 @@ using Actions = std::vector<model::Action>;
 
 constexpr std::string_view kQuoteUsage =
     "Usage: !quote [n] | !quote random | !quote add <text> | !quote search <words> | "
-    "!quote remove <n>";
+    "!quote remove <n> | !quote react <n> <emoji or word>";
+constexpr std::string_view kQuoteReactUsage = "Usage: !quote react <n> <emoji or word>";
+constexpr std::size_t kMaxReactionCharacters = 16;
 constexpr std::string_view kQuoteAddUsage = "Usage: !quote add [-c=category] <text>";
 constexpr std::string_view kQuoteSearchUsage = "Usage: !quote search <words>";
 constexpr std::string_view kQuoteRemoveUsage = "Usage: !quote remove <n>";
@@ -22,10 +24,14 @@ constexpr std::string_view kLinkUsage =
 constexpr std::string_view kLinkAddUsage = "Usage: !link add <name> <url>";
 constexpr std::string_view kLinkRemoveUsage = "Usage: !link remove <name>";
 
-// One quote as chat shows it: #3 [funny]: "text" (Alice, 2026-01-01).
+// One quote as chat shows it: #3 [funny]: "text" (Alice, 2026-01-01) [😂×3 👍×1]. The table is
+// aliased m; the last column is its three most given reactions (memory_reactions, 0015).
 constexpr const char* kQuoteColumns =
-    "number, content, category, coalesce(created_by_name, ''), to_char(created_at at time zone "
-    "'UTC', 'YYYY-MM-DD')";
+    "m.number, m.content, m.category, coalesce(m.created_by_name, ''), to_char(m.created_at at "
+    "time zone 'UTC', 'YYYY-MM-DD'), coalesce((select string_agg(t.reaction || '×' || t.n, ' ' "
+    "order by t.n desc, t.first) from (select r.reaction, count(*) as n, min(r.id) as first from "
+    "memory_reactions r where r.memory_id = m.id group by r.reaction order by n desc, first limit "
+    "3) t), '')";
 
 std::string format_quote(const pqxx::row& row) {
   std::string text = "#" + row[0].as<std::string>();
@@ -34,6 +40,9 @@ std::string format_quote(const pqxx::row& row) {
   text += ": \"" + row[1].as<std::string>() + "\"";
   const auto who = row[3].as<std::string>();
   text += " (" + (who.empty() ? std::string() : who + ", ") + row[4].as<std::string>() + ")";
+  if (const auto reactions = row[5].as<std::string>(); !reactions.empty()) {
+    text += " [" + reactions + "]";
+  }
   return text;
 }
 
@@ -54,13 +63,15 @@ Role quote_add_role(const ModuleRequest& request) {
 
 std::vector<CommandSpec> Memories::commands() const {
   return {{"quote", "the community's quotes: !quote [n|random|add|search|remove]"},
-          {"link", "the community's links: !link <name>|list|add|remove"}};
+          {"link", "the community's links: !link <name>|list|add|remove"},
+          Reminders::command()};
 }
 
 boost::asio::awaitable<Actions> Memories::handle(const ModuleRequest& request) {
   if (request.trigger != "command") co_return Actions{};
   if (request.command == "quote") co_return co_await quote(request);
   if (request.command == "link") co_return co_await link(request);
+  if (request.command == "remind") co_return co_await reminders_.handle(request);
   co_return Actions{};
 }
 
@@ -71,6 +82,7 @@ boost::asio::awaitable<Actions> Memories::quote(const ModuleRequest& request) {
   if (sub == "add") co_return co_await quote_add(request);
   if (sub == "search" || sub == "find") co_return co_await quote_search(request);
   if (sub == "remove" || sub == "delete") co_return co_await quote_remove(request);
+  if (sub == "react") co_return co_await quote_react(request);
   if (const int number = parse_positive(request.args[0]); number > 0) {
     co_return co_await quote_show(request, number);
   }
@@ -122,7 +134,7 @@ boost::asio::awaitable<Actions> Memories::quote_show(const ModuleRequest& reques
         pqxx::nontransaction tx(conn);
         const std::string sql =
             std::string("select ") + kQuoteColumns +
-            " from memories where community_id = $1 and memory_type = 'quote' " +
+            " from memories m where community_id = $1 and memory_type = 'quote' " +
             (number > 0 ? "and number = $2" : "and $2 = 0 order by random() limit 1");
         auto rows = tx.exec_params(sql, request.community_id, number);
         if (rows.empty()) return std::nullopt;
@@ -194,6 +206,63 @@ boost::asio::awaitable<Actions> Memories::quote_remove(const ModuleRequest& requ
   });
   if (!removed) co_return say("There is no quote #" + std::to_string(number) + ".");
   co_return say("Removed quote #" + std::to_string(number) + ".");
+}
+
+boost::asio::awaitable<Actions> Memories::quote_react(const ModuleRequest& request) {
+  const int number = request.args.size() == 3 ? parse_positive(request.args[1]) : 0;
+  if (number <= 0) co_return say(std::string(kQuoteReactUsage));
+  const std::string& reaction = request.args[2];
+  bool clean = !reaction.empty() && utf8_length(reaction) <= kMaxReactionCharacters;
+  for (const char c : reaction) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7F) clean = false;
+  }
+  if (!clean) {
+    co_return say("A reaction is one emoji or word of at most " +
+                  std::to_string(kMaxReactionCharacters) + " characters. " +
+                  std::string(kQuoteReactUsage));
+  }
+  if (request.user_id.empty()) co_return say("I cannot tell who you are, so you cannot react.");
+  const std::string user_key = request.platform + ":" + request.user_id;
+  struct Result {
+    bool found = false;
+    bool added = false;
+    std::string summary;
+  };
+  auto toggle = [&](pqxx::work& tx) {
+    Result r;
+    auto quote = tx.exec_params(
+        "select id from memories where community_id = $1 and memory_type = 'quote' and number = "
+        "$2 for update",
+        request.community_id, number);
+    if (quote.empty()) return r;
+    r.found = true;
+    const auto id = quote[0][0].as<std::int64_t>();
+    // Saying it again takes it back: one reaction per user per quote per emoji.
+    r.added = !tx.exec_params(
+                     "insert into memory_reactions (community_id, memory_id, reaction, user_key, "
+                     "user_name) values ($1, $2, $3, $4, $5) on conflict (memory_id, reaction, "
+                     "user_key) do nothing returning id",
+                     request.community_id, id, reaction, user_key, request.user_display_name)
+                   .empty();
+    if (!r.added) {
+      tx.exec_params(
+          "delete from memory_reactions where memory_id = $1 and reaction = $2 and user_key = $3",
+          id, reaction, user_key);
+    }
+    r.summary =
+        tx.exec_params1(std::string("select ") + kQuoteColumns + " from memories m where m.id = $1",
+                        id)[5]
+            .as<std::string>();
+    return r;
+  };
+  const Result result = co_await env_.pool.transaction(std::move(toggle));
+  if (!result.found) co_return say("There is no quote #" + std::to_string(number) + ".");
+  std::string text = result.added
+                         ? "Reacted " + reaction + " to quote #" + std::to_string(number)
+                         : "Took back your " + reaction + " on quote #" + std::to_string(number);
+  text += result.summary.empty() ? "." : " [" + result.summary + "].";
+  co_return say(std::move(text));
 }
 
 boost::asio::awaitable<Actions> Memories::link(const ModuleRequest& request) {
