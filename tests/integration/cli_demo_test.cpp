@@ -2,6 +2,9 @@
 // against a fresh database, and `waddle chat` (stdin not a terminal) talks to them through the
 // router's API and the module protocol.
 #include <string>
+#include <thread>
+
+#include <pqxx/pqxx>
 
 #include <catch2/catch.hpp>
 
@@ -62,6 +65,29 @@ TEST_CASE("scripts/demo and waddle chat: commands run through the real modules",
     }
   }
   CHECK(hug.find("alice hugs bob") != std::string::npos);
+
+  // A reminder: stored by !remind, made due now (the database, as time would), said by the
+  // scheduler through the router to `waddle chat`, the console collector, while it waits.
+  std::thread make_due([&] {
+    pqxx::connection c(db.url());
+    for (int i = 0; i < 500; ++i) {
+      pqxx::work tx(c);
+      auto due = tx.exec(
+          "update scheduled_messages set due_at = now() where state = 'pending' and "
+          "module_name = 'memories' returning id");
+      tx.commit();
+      if (!due.empty()) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  std::vector<std::string> waiting = chat_argv;
+  waiting.insert(waiting.end(), {"--wait", "5"});
+  auto reminded =
+      run_process(waiting, env, "!remind in 2h stretch your legs\n", std::chrono::seconds(60));
+  make_due.join();
+  INFO("stdout:\n" << reminded.out << "\nstderr:\n" << reminded.err);
+  CHECK(reminded.status == 0);
+  CHECK(reminded.out.find("waddlebot: @alice, reminder: stretch your legs") != std::string::npos);
 
   // One message with `waddle send --json`: the router's raw reply.
   auto sent = run_process({waddle_binary(), "send", "--entity", "console:local:demo", "--user",
