@@ -280,6 +280,11 @@ void AuditWriter::count_rule_match(std::int64_t rule_id) {
   entry.second = now_text();
 }
 
+void AuditWriter::forget_users() {
+  std::lock_guard lock(mutex_);
+  user_ids_.clear();
+}
+
 void AuditWriter::count_chat(const std::string& entity_id) {
   const auto now = std::chrono::system_clock::now();
   std::lock_guard lock(mutex_);

@@ -111,6 +111,9 @@ class AuditWriter {
   void add(ExecutionUpdate update);
   void add(const ReputationCredit& credit);
   void count_rule_match(std::int64_t rule_id);
+  // Forgets which users.id each platform account is (an identity was linked elsewhere or
+  // unlinked); the next credit looks it up again.
+  void forget_users();
   // One chat line said in a channel: summed in memory, added to entity_activity with the
   // reputation batch (timers read it).
   void count_chat(const std::string& entity_id);

@@ -91,6 +91,13 @@ class RouterService final : public daemon::Service {
         asio::co_spawn(io_, reload_secrets(), asio::detached);
         return;
       }
+      // An identity moved to another user or was unlinked: user ids and roles cached for it
+      // are wrong now.
+      if (payload.find("\"platform_identities\"") != std::string::npos) {
+        if (audit_) audit_->forget_users();
+        if (members_) members_->clear();
+        return;
+      }
       forward(payload);
     };
     auto resync = handlers.on_resync;

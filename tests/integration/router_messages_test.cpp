@@ -117,3 +117,33 @@ TEST_CASE("the router adds up chat lines per channel", "[router]") {
                        std::string(kEntity) + "' and last_chat_at is not null",
                    6) == 6);
 }
+
+TEST_CASE("an identity linked to another user takes its next credits along", "[router]") {
+  RouterHarness h;
+  h.start();
+  h.send(h.chat_event("first line", "alice"));
+  const std::string owner =
+      "select i.user_id from platform_identities i where i.platform = 'console' and "
+      "i.platform_user_id = 'id-alice'";
+  REQUIRE(h.wait_count("select count(*) from platform_identities where platform = 'console' "
+                       "and platform_user_id = 'id-alice'",
+                       1) == 1);
+  REQUIRE(h.wait_count("select count(*) from reputation_events e join platform_identities i on "
+                       "i.user_id = e.user_id where i.platform_user_id = 'id-alice'",
+                       1) >= 1);
+  // What !verify does: the console account now belongs to another user.
+  const auto other =
+      h.query("insert into users (display_name) values ('Alice Linked') returning id")[0][0]
+          .as<std::int64_t>();
+  h.sql("update platform_identities set user_id = " + std::to_string(other) +
+        " where platform = 'console' and platform_user_id = 'id-alice'");
+  // The router hears of it (NOTIFY) and credits the new owner, without a restart.
+  const bool moved = h.eventually([&] {
+    h.send(h.chat_event("another line", "alice"));
+    return h.query("select count(*) from reputation_events where user_id = " +
+                   std::to_string(other))[0][0]
+               .as<int>() > 0;
+  });
+  CHECK(moved);
+  CHECK(h.query(owner)[0][0].as<std::int64_t>() == other);
+}
