@@ -394,6 +394,13 @@ TEST_CASE("EventSub notifications are verified, answered, deduplicated and reach
   CHECK(sent["event"]["message_type"] == "follow");
   CHECK(sent["event"]["user"]["name"] == "cool_user");
   REQUIRE(eventually([&] { return !f.irc_lines("PRIVMSG #waddlechan :Thanks").empty(); }));
+  // The follow is worth reputation points (reputation_event_points), credited to the follower.
+  CHECK(f.h.wait_count("select coalesce(sum(e.points), 0) from reputation_events e join "
+                       "platform_identities i on i.user_id = e.user_id where i.platform = "
+                       "'twitch' and i.platform_user_id = '9001' and e.event_type = 'follow' and "
+                       "e.community_id = " +
+                           std::to_string(f.h.community_id()),
+                       10) == 10);
 
   // Twitch redelivers the same message id: 2xx, and nothing reaches the router again.
   auto again = f.eventsub("e0000000-0000-0000-0000-000000000003", "notification", body);
