@@ -64,20 +64,6 @@ std::string what_of(const std::exception_ptr& error) {
   }
 }
 
-// Chat texts cut to one platform message, empty ones dropped, at most kMaxActions (as answers).
-std::vector<model::Action> fit_for_delivery(std::vector<model::Action> actions) {
-  std::vector<model::Action> out;
-  for (auto& action : actions) {
-    if (auto* chat = std::get_if<model::ChatAction>(&action)) {
-      chat->text = trim_chat(trim(chat->text));
-      if (chat->text.empty()) continue;
-    }
-    out.push_back(std::move(action));
-    if (out.size() == model::kMaxActions) break;
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string make_worker_id() {
@@ -322,7 +308,7 @@ asio::awaitable<void> Scheduler::handle(const Claimed& row) {
     }
     DueResult result = co_await found->second->on_due(item);
     next = std::move(result.next);
-    auto actions = fit_for_delivery(std::move(result.actions));
+    auto actions = fit_for_chat(std::move(result.actions));
     if (!actions.empty()) {
       co_await outbox_.send(item.entity_id, std::move(actions), item.module_name);
       said = true;

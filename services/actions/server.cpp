@@ -33,20 +33,6 @@ std::string url_host(const std::string& address) {
   return address.find(':') != std::string::npos ? "[" + address + "]" : address;
 }
 
-// Chat texts cut to one platform message; a chat action whose text is empty is dropped.
-std::vector<model::Action> fit_for_chat(std::vector<model::Action> actions) {
-  std::vector<model::Action> out;
-  for (auto& action : actions) {
-    if (auto* chat = std::get_if<model::ChatAction>(&action)) {
-      chat->text = trim_chat(trim(chat->text));
-      if (chat->text.empty()) continue;
-    }
-    out.push_back(std::move(action));
-    if (out.size() == model::kMaxActions) break;
-  }
-  return out;
-}
-
 }  // namespace
 
 ActionServer::ActionServer(boost::asio::io_context& io, Settings settings)

@@ -122,4 +122,17 @@ bool is_http_url(std::string_view url) noexcept {
   return true;
 }
 
+std::vector<model::Action> fit_for_chat(std::vector<model::Action> actions) {
+  std::vector<model::Action> out;
+  for (auto& action : actions) {
+    if (auto* chat = std::get_if<model::ChatAction>(&action)) {
+      chat->text = trim_chat(trim(chat->text));
+      if (chat->text.empty()) continue;
+    }
+    out.push_back(std::move(action));
+    if (out.size() == model::kMaxActions) break;
+  }
+  return out;
+}
+
 }  // namespace waddle::actions

@@ -5,6 +5,9 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "model/action.hpp"
 
 namespace waddle::actions {
 
@@ -17,6 +20,10 @@ std::size_t utf8_length(std::string_view text) noexcept;
 // `text` cut to at most `max_chars` code points, ending in "…" when it was cut; never splits a
 // UTF-8 sequence.
 std::string trim_chat(std::string_view text, std::size_t max_chars = kMaxChatCharacters);
+
+// Actions as they leave the worker (answers and scheduled messages): chat texts trimmed and cut
+// to one platform message, empty chat actions dropped, at most model::kMaxActions.
+std::vector<model::Action> fit_for_chat(std::vector<model::Action> actions);
 
 // `text` without leading and trailing ASCII whitespace.
 std::string_view trim(std::string_view text) noexcept;

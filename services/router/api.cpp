@@ -7,6 +7,7 @@
 #include "log/log.hpp"
 #include "model/field_reader.hpp"
 #include "net/http.hpp"
+#include "pg/json.hpp"
 #include "router/coordination.hpp"
 #include "router/rules.hpp"
 
@@ -54,33 +55,6 @@ std::int64_t path_id(const net::Request& request, const char* name) {
     throw model::FieldError(name, "expected a positive integer");
   }
   return std::stoll(text);
-}
-
-// Rows as JSON objects: jsonb columns stay JSON, the rest text or null.
-json rows_json(const pqxx::result& rows) {
-  json out = json::array();
-  for (const auto& row : rows) {
-    json object = json::object();
-    for (const auto& field : row) {
-      if (field.is_null()) {
-        object[field.name()] = nullptr;
-        continue;
-      }
-      const auto type = field.type();
-      // 16 bool, 20 int8, 21 int2, 23 int4, 114 json, 3802 jsonb
-      if (type == 16) {
-        object[field.name()] = field.as<bool>();
-      } else if (type == 20 || type == 21 || type == 23) {
-        object[field.name()] = field.as<std::int64_t>();
-      } else if (type == 114 || type == 3802) {
-        object[field.name()] = json::parse(field.c_str(), nullptr, false);
-      } else {
-        object[field.name()] = field.c_str();
-      }
-    }
-    out.push_back(std::move(object));
-  }
-  return out;
 }
 
 // The columns of a string rule that the API shows and accepts.
@@ -314,8 +288,8 @@ class Api {
           "where e.execution_id = $1 and ($2::bigint is null or e.community_id = $2)",
           execution_id, scope);
       if (executions.empty()) return json(nullptr);
-      json out = rows_json(executions)[0];
-      out["responses"] = rows_json(tx.exec_params(
+      json out = pg::rows_json(executions)[0];
+      out["responses"] = pg::rows_json(tx.exec_params(
           "select module_name, success, response_action, response_data, error_message, "
           "created_at from module_responses where execution_id = $1 order by id",
           execution_id));
@@ -344,7 +318,7 @@ class Api {
     // Named: g++ 12 destroys a capturing lambda temporary in a co_await twice.
     auto job = [=](pqxx::connection& c) {
       pqxx::nontransaction tx(c);
-      return rows_json(tx.exec_params(
+      return pg::rows_json(tx.exec_params(
           "select e.execution_id, e.session_id, m.name as community, e.entity_id, e.trigger, "
           "cmd.module_name as module, cmd.prefix || cmd.command as command, e.user_name, "
           "e.status, e.error_message, e.execution_time_ms, e.created_at, "
@@ -380,7 +354,7 @@ class Api {
     // Named: g++ 12 destroys a capturing lambda temporary in a co_await twice.
     auto job = [=](pqxx::connection& c) {
       pqxx::nontransaction tx(c);
-      return rows_json(tx.exec_params(
+      return pg::rows_json(tx.exec_params(
           "select id, prefix, command, description, module_name, version, type, location, "
           "location_url, method, timeout, trigger_type, event_types, priority, execution_mode, "
           "rate_limit, is_active from commands "
@@ -403,7 +377,7 @@ class Api {
     // Named: g++ 12 destroys a capturing lambda temporary in a co_await twice.
     auto job = [=](pqxx::connection& c) {
       pqxx::nontransaction tx(c);
-      return rows_json(tx.exec_params(
+      return pg::rows_json(tx.exec_params(
           "select e.entity_id, e.platform, e.server_id, e.channel_id, m.name as community, "
           "e.owner, e.is_active, e.created_at from entities e "
           "join communities m on m.id = e.community_id "
@@ -421,7 +395,7 @@ class Api {
     // Named: g++ 12 destroys a capturing lambda temporary in a co_await twice.
     auto job = [=](pqxx::connection& c) {
       pqxx::nontransaction tx(c);
-      return rows_json(
+      return pg::rows_json(
           tx.exec_params(std::string("select ") + kRuleColumns +
                              " from string_rules r join communities c on c.id = r.community_id "
                              "where ($1::text is null or c.name = $1) and ($2::bigint is null or "
@@ -438,7 +412,7 @@ class Api {
     // Named: g++ 12 destroys a capturing lambda temporary in a co_await twice.
     auto job = [=](pqxx::connection& c) {
       pqxx::nontransaction tx(c);
-      return rows_json(tx.exec_params(
+      return pg::rows_json(tx.exec_params(
           std::string("select ") + kRuleColumns +
               " from string_rules r join communities c on c.id = r.community_id where r.id = $1 "
               "and ($2::bigint is null or r.community_id = $2)",
@@ -487,10 +461,10 @@ class Api {
           community_id, p[0], p[1], rule.case_sensitive, p[2], p[3], p[4], p[5], p[6], p[7], p[8],
           rule.priority, rule.is_active, actor);
       const auto id = inserted[0].as<std::int64_t>();
-      return rows_json(tx.exec_params(std::string("select ") + kRuleColumns +
-                                          " from string_rules r join communities c on "
-                                          "c.id = r.community_id where r.id = $1",
-                                      id))[0];
+      return pg::rows_json(tx.exec_params(std::string("select ") + kRuleColumns +
+                                              " from string_rules r join communities c on "
+                                              "c.id = r.community_id where r.id = $1",
+                                          id))[0];
     };
     json row = co_await p_.pool.transaction(std::move(job));
     log::audit({log::Category::audit, community, key.prefix, "string-rule.create",
@@ -523,10 +497,10 @@ class Api {
           "block_message = $11, priority = $12, is_active = $13 where id = $1",
           id, p[0], p[1], rule.case_sensitive, p[2], p[3], p[4], p[5], p[6], p[7], p[8],
           rule.priority, rule.is_active);
-      return rows_json(tx.exec_params(std::string("select ") + kRuleColumns +
-                                          " from string_rules r join communities c on "
-                                          "c.id = r.community_id where r.id = $1",
-                                      id))[0];
+      return pg::rows_json(tx.exec_params(std::string("select ") + kRuleColumns +
+                                              " from string_rules r join communities c on "
+                                              "c.id = r.community_id where r.id = $1",
+                                          id))[0];
     };
     json row = co_await p_.pool.transaction(std::move(job));
     log::audit({log::Category::audit, row.value("community", "-"), key.prefix, "string-rule.update",

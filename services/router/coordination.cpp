@@ -10,6 +10,7 @@
 #include "model/event.hpp"
 #include "model/field_reader.hpp"
 #include "net/http.hpp"
+#include "pg/json.hpp"
 
 namespace waddle::router {
 namespace asio = boost::asio;
@@ -36,33 +37,6 @@ const std::string kColumns = "id, entity_id, platform::text as platform, server_
                              utc("claim_expires") + ", is_live, " + utc("live_since") +
                              ", viewer_count, " + utc("last_activity") + ", " +
                              utc("last_checkin") + ", error_count, priority, metadata";
-
-// Rows as JSON objects: booleans, integers and jsonb keep their type, the rest is text or null.
-json rows_json(const pqxx::result& rows) {
-  json out = json::array();
-  for (const auto& row : rows) {
-    json object = json::object();
-    for (const auto& field : row) {
-      if (field.is_null()) {
-        object[field.name()] = nullptr;
-        continue;
-      }
-      const auto type = field.type();
-      // 16 bool, 20 int8, 21 int2, 23 int4, 114 json, 3802 jsonb
-      if (type == 16) {
-        object[field.name()] = field.as<bool>();
-      } else if (type == 20 || type == 21 || type == 23) {
-        object[field.name()] = field.as<std::int64_t>();
-      } else if (type == 114 || type == 3802) {
-        object[field.name()] = json::parse(field.c_str(), nullptr, false);
-      } else {
-        object[field.name()] = field.c_str();
-      }
-    }
-    out.push_back(std::move(object));
-  }
-  return out;
-}
 
 json ids_json(const pqxx::result& rows) {
   json out = json::array();
@@ -137,7 +111,7 @@ Holdings holdings(pqxx::work& tx, const std::string& instance) {
     const std::string expires = row["claim_expires"].as<std::string>();
     if (expires > out.claim_expires) out.claim_expires = expires;
   }
-  out.entities = rows_json(rows);
+  out.entities = pg::rows_json(rows);
   for (auto& entity : out.entities) entity.erase("expires_epoch");
   return out;
 }
@@ -321,7 +295,7 @@ class Coordination {
               kColumns,
           instance, entity_id, is_live, viewers, metadata);
       if (rows.empty()) not_held(tx, instance, entity_id);
-      return rows_json(rows)[0];
+      return pg::rows_json(rows)[0];
     };
     json row = co_await pool_.transaction(std::move(job));
     co_return net::json_response(200, row);
@@ -344,7 +318,7 @@ class Coordination {
               kColumns,
           instance, entity_id, message, kErrorThreshold);
       if (rows.empty()) not_held(tx, instance, entity_id);
-      return rows_json(rows)[0];
+      return pg::rows_json(rows)[0];
     };
     json row = co_await pool_.transaction(std::move(job));
     spdlog::warn("coordination: {} reports an error on {}: {}", instance, entity_id, message);
@@ -354,7 +328,7 @@ class Coordination {
   asio::awaitable<net::Response> stats(net::Request&, const ApiKey&) {
     auto job = [](pqxx::connection& c) {
       pqxx::nontransaction tx(c);
-      json platforms = rows_json(tx.exec(
+      json platforms = pg::rows_json(tx.exec(
           "select platform::text as platform, count(*) as total, "
           "count(*) filter (where claimed_by is null or claim_expires <= now()) as unclaimed, "
           "count(*) filter (where claimed_by is not null and claim_expires > now()) as claimed, "
@@ -366,7 +340,7 @@ class Coordination {
           "count(*) filter (where status = 'offline') as status_offline, "
           "count(*) filter (where status = 'error') as status_error "
           "from coordination group by platform order by platform"));
-      json instances = rows_json(
+      json instances = pg::rows_json(
           tx.exec("select claimed_by as instance, platform::text as platform, count(*) as claims, "
                   "count(*) filter (where is_live) as live, " +
                   utc_as("min(claim_expires)", "next_expiry") + ", " +
@@ -397,7 +371,7 @@ class Coordination {
     }
     auto job = [=](pqxx::connection& c) {
       pqxx::nontransaction tx(c);
-      return rows_json(tx.exec_params(
+      return pg::rows_json(tx.exec_params(
           "select " + kColumns +
               ", (claimed_by is not null and claim_expires <= now()) as claim_expired "
               "from coordination where ($1::text is null or platform::text = $1) and "
