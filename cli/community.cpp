@@ -4,6 +4,7 @@
 #include <optional>
 #include <regex>
 
+#include "actions/modules/calendar/time_zone.hpp"
 #include "error/error.hpp"
 #include "nouns.hpp"
 #include "users.hpp"
@@ -14,6 +15,7 @@ namespace {
 constexpr const char* kColumns =
     "c.id, c.name, c.display_name, c.description, c.is_global, c.is_active, "
     "coalesce(c.config->>'command_prefixes', '!') as prefixes, "
+    "coalesce(c.config->>'timezone', 'UTC') as timezone, "
     "(select count(*) from community_members m where m.community_id = c.id) as members, "
     "(select count(*) from entities e where e.community_id = c.id) as entities, "
     "c.created_by, c.created_at, c.updated_at";
@@ -93,7 +95,7 @@ void add_community_commands(CLI::App& app, Context& ctx) {
   });
 
   struct SetArgs {
-    std::string name, display_name, description, active, prefixes;
+    std::string name, display_name, description, active, prefixes, timezone;
   };
   auto set_args = std::make_shared<SetArgs>();
   auto* set =
@@ -110,7 +112,12 @@ void add_community_commands(CLI::App& app, Context& ctx) {
       "--prefixes", set_args->prefixes,
       "characters that start a local command in this community, e.g. '!?' (default '!'; '#' "
       "always starts a marketplace command)");
-  set->callback([&ctx, set_args, display_opt, description_opt, active_opt, prefixes_opt] {
+  auto* timezone_opt = set->add_option(
+      "--timezone", set_args->timezone,
+      "the community's time zone (IANA name, e.g. Europe/Berlin; default UTC): !remind at 18:00 "
+      "and calendar events are read and shown in it");
+  set->callback([&ctx, set_args, display_opt, description_opt, active_opt, prefixes_opt,
+                 timezone_opt] {
     const auto& a = *set_args;
     nlohmann::json changes = nlohmann::json::object();
     if (display_opt->count()) changes["display_name"] = a.display_name;
@@ -130,9 +137,21 @@ void add_community_commands(CLI::App& app, Context& ctx) {
       }
       changes["prefixes"] = a.prefixes;
     }
+    if (timezone_opt->count()) {
+      // The calendar reads the system's tzdata files: a zone it cannot load would fall back to
+      // UTC silently, so it is refused here.
+      if (!actions::is_time_zone_name(a.timezone) || !actions::TimeZone::load(a.timezone)) {
+        throw Error(Errc::invalid_argument,
+                    "--timezone: '" + a.timezone +
+                        "' is not a time zone of this system (an IANA name such as Europe/Berlin "
+                        "or America/New_York; see /usr/share/zoneinfo)");
+      }
+      changes["timezone"] = a.timezone;
+    }
     if (changes.empty()) {
       throw Error(Errc::invalid_argument,
-                  "nothing to change: give --display-name, --description, --active or --prefixes");
+                  "nothing to change: give --display-name, --description, --active, --prefixes or "
+                  "--timezone");
     }
     auto row = ctx.write(
         "community.set", a.name,
@@ -153,6 +172,13 @@ void add_community_commands(CLI::App& app, Context& ctx) {
               "where id = $1",
               id, text_or_null("display_name"), text_or_null("description"), active,
               text_or_null("prefixes"));
+          if (auto zone = text_or_null("timezone")) {
+            tx.exec_params(
+                "update communities set config = jsonb_set(config, '{timezone}', "
+                "to_jsonb($2::text)) "
+                "where id = $1",
+                id, *zone);
+          }
           return load(tx, id);
         },
         changes);

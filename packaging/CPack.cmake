@@ -134,12 +134,12 @@ else()
 endif()
 
 # Debian: dependencies from the binaries' shared libraries (dpkg-shlibdeps) plus systemd, whose
-# sysusers and tmpfiles the maintainer scripts run.
+# sysusers and tmpfiles the maintainer scripts run, and tzdata (community time zones).
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd, tzdata")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "postgresql-client")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "postgresql (>= 15), redis-server")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
@@ -151,7 +151,7 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
 set(CPACK_RPM_FILE_NAME RPM-DEFAULT)
 set(CPACK_RPM_PACKAGE_LICENSE "LicenseRef-not-yet-chosen")
 set(CPACK_RPM_PACKAGE_GROUP "Applications/Communications")
-set(CPACK_RPM_PACKAGE_REQUIRES "systemd")
+set(CPACK_RPM_PACKAGE_REQUIRES "systemd, tzdata")
 set(CPACK_RPM_PACKAGE_RELEASE 1)
 set(CPACK_RPM_USER_FILELIST "%config(noreplace) /etc/waddlebot/waddle.yaml")
 set(CPACK_RPM_POST_INSTALL_SCRIPT_FILE "${WADDLE_GENERATED_DIR}/rpm/post")

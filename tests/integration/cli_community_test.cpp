@@ -50,6 +50,17 @@ TEST_CASE("community add, list, show, set and remove") {
   CHECK(changed["is_active"] == false);
   CHECK(changed["description"] == "changed");
   CHECK(changed["display_name"] == "Demo Stream");
+  CHECK(changed["timezone"] == "UTC");
+
+  // The time zone reminders and calendar events are read in; kept beside the other config.
+  auto zoned = run_waddle(db, {"--json", "community", "set", "demo", "--timezone", "Europe/Berlin",
+                               "--prefixes", "!?"});
+  REQUIRE(zoned.status == 0);
+  CHECK(nlohmann::json::parse(zoned.out)["timezone"] == "Europe/Berlin");
+  CHECK(scalar(db,
+               "select count(*) from communities where name = 'demo' and "
+               "config->>'timezone' = 'Europe/Berlin' and config->>'command_prefixes' = '!?'") ==
+        1);
 
   auto remove = run_waddle(db, {"community", "remove", "demo"});
   CHECK(remove.status == 0);
@@ -59,7 +70,7 @@ TEST_CASE("community add, list, show, set and remove") {
   auto audit = scalar(db,
                       "select count(*) from admin_audit_log where action in ('community.add', "
                       "'community.set', 'community.remove') and target = 'demo' and actor <> ''");
-  CHECK(audit == 3);
+  CHECK(audit == 4);
 }
 
 TEST_CASE("community refusals write nothing") {
@@ -74,6 +85,10 @@ TEST_CASE("community refusals write nothing") {
   check_refused(run_waddle(db, {"community", "show", "nope"}), 3, "community 'nope' not found");
   check_refused(run_waddle(db, {"community", "set", "demo"}), 2, "nothing to change");
   check_refused(run_waddle(db, {"community", "set", "demo", "--active", "maybe"}), 2, "--active");
+  for (const char* zone : {"Mars/Olympus_Mons", "../../etc/passwd", "", "Europe/Berlin; drop"}) {
+    check_refused(run_waddle(db, {"community", "set", "demo", "--timezone", zone}), 2,
+                  "--timezone");
+  }
   check_refused(run_waddle(db, {"community", "remove", "nope"}), 3, "not found");
 
   // Entities keep a community alive unless --force.
