@@ -161,7 +161,10 @@ class RouterService final : public daemon::Service {
     run_blocking(load_directory());
     catalog_->start();
     audit_->start();
-    if (redis_) asio::co_spawn(io_, keep_redis_connected(), asio::detached);
+    if (redis_) {
+      connect_redis_before_ready();
+      asio::co_spawn(io_, keep_redis_connected(), asio::detached);
+    }
     asio::co_spawn(io_, refresh_loop(), asio::detached);
     const std::uint16_t port = server_->start();
     loaded_ = true;
@@ -359,6 +362,28 @@ class RouterService final : public daemon::Service {
         spdlog::warn("router: periodic reload failed: {}", e.what());
       }
     }
+  }
+
+  // Redis before READY, so that an event retried against a just-restarted router is checked
+  // against the shared duplicate claims, not only this process's empty memory. The daemon's
+  // io_context does not run yet: run it here until the connect (bounded by its own timeout) is
+  // done. A Redis that is down only costs that timeout; keep_redis_connected() goes on trying.
+  void connect_redis_before_ready() {
+    auto attempt = [this]() -> asio::awaitable<void> {
+      try {
+        co_await redis_->connect();
+      } catch (const std::exception& e) {
+        spdlog::warn("redis: {} unreachable at start ({}); serving with in-process fallbacks",
+                     redis_->endpoint().describe(), e.what());
+      }
+    };
+    auto done = asio::co_spawn(io_, attempt(), asio::use_future);
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (done.wait_for(0s) != std::future_status::ready &&
+           std::chrono::steady_clock::now() < deadline) {
+      io_.run_one_for(50ms);
+    }
+    io_.restart();  // run_one_for may have found no work and stopped the context
   }
 
   asio::awaitable<void> keep_redis_connected() {
