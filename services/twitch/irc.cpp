@@ -18,8 +18,12 @@ bool valid_command(std::string_view command) {
   return command.size() == 3 && std::all_of(command.begin(), command.end(), is_digit);
 }
 
+// A plain loop: string_view::find_first_of calls memchr over the set for every byte of `s`.
 bool has_line_break(std::string_view s) {
-  return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+  for (char c : s) {
+    if (c == '\r' || c == '\n' || c == '\0') return true;
+  }
+  return false;
 }
 
 // Tag keys: [+][vendor/]name with letters, digits, '-', '.', '/'.

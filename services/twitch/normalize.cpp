@@ -59,20 +59,25 @@ std::string clean_name(std::string_view text) {
   return std::string(truncate_utf8(out, model::kMaxIdBytes));
 }
 
-// Rebuilds a JSON value with every string and key valid UTF-8.
-nlohmann::json sanitized(const nlohmann::json& value) {
-  if (value.is_string()) return sanitize_utf8(value.get_ref<const std::string&>());
-  if (value.is_object()) {
-    nlohmann::json out = nlohmann::json::object();
-    for (const auto& item : value.items()) out[sanitize_utf8(item.key())] = sanitized(item.value());
-    return out;
+// Makes every string and key of `value` valid UTF-8, in place; only what is not gets rebuilt.
+void sanitize_in_place(nlohmann::json& value) {
+  if (value.is_string()) {
+    auto& text = value.get_ref<std::string&>();
+    if (!is_clean_utf8(text)) text = sanitize_utf8(text);
+  } else if (value.is_object()) {
+    bool keys_clean = true;
+    for (auto& item : value.items()) {
+      keys_clean = keys_clean && is_clean_utf8(item.key());
+      sanitize_in_place(item.value());
+    }
+    if (!keys_clean) {
+      nlohmann::json out = nlohmann::json::object();
+      for (auto& item : value.items()) out[sanitize_utf8(item.key())] = std::move(item.value());
+      value = std::move(out);
+    }
+  } else if (value.is_array()) {
+    for (auto& element : value) sanitize_in_place(element);
   }
-  if (value.is_array()) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const auto& element : value) out.push_back(sanitized(element));
-    return out;
-  }
-  return value;
 }
 
 void add_role(std::vector<std::string>& roles, std::string_view role) {
@@ -380,6 +385,37 @@ std::optional<model::Event> normalize_irc_message(const IrcMessage& message,
   return std::nullopt;
 }
 
+namespace {
+
+// At least the size of value.dump(): a string escapes to at most 6 bytes per byte ("\u001f").
+// Real metadata is far below the limit, so this spares the serialisations fit_to_model would
+// otherwise make for every chat line.
+std::size_t dump_size_bound(const nlohmann::json& value) {
+  switch (value.type()) {
+    case nlohmann::json::value_t::string: return 2 + 6 * value.get_ref<const std::string&>().size();
+    case nlohmann::json::value_t::object: {
+      std::size_t n = 2;
+      for (const auto& item : value.items()) {
+        n += 2 + 6 * item.key().size() + 2 + dump_size_bound(item.value());
+      }
+      return n;
+    }
+    case nlohmann::json::value_t::array: {
+      std::size_t n = 2;
+      for (const auto& item : value) n += 1 + dump_size_bound(item);
+      return n;
+    }
+    default: return 32;  // numbers, booleans, null
+  }
+}
+
+bool metadata_fits(const nlohmann::json& metadata) {
+  return dump_size_bound(metadata) <= model::kMaxMetadataBytes ||
+         metadata.dump().size() <= model::kMaxMetadataBytes;
+}
+
+}  // namespace
+
 void fit_to_model(model::Event& event) {
   event.event_id = clean_id(event.event_id);
   event.user.id = clean_id(event.user.id);
@@ -392,14 +428,14 @@ void fit_to_model(model::Event& event) {
   if (!model::is_rfc3339(event.timestamp)) event.timestamp = model::now_rfc3339();
 
   if (!event.metadata.is_object()) event.metadata = nlohmann::json::object();
-  event.metadata = sanitized(event.metadata);
+  sanitize_in_place(event.metadata);
   // Shed the bulkiest optional parts first; what is left is a handful of short ids.
   for (std::string_view key : {"emotes", "reply", "params", "badges", "badge_info"}) {
-    if (event.metadata.dump().size() <= model::kMaxMetadataBytes) break;
+    if (metadata_fits(event.metadata)) break;
     event.metadata.erase(std::string(key));
     event.metadata["truncated"] = true;
   }
-  if (event.metadata.dump().size() > model::kMaxMetadataBytes) {
+  if (!metadata_fits(event.metadata)) {
     event.metadata = nlohmann::json{{"truncated", true}};
   }
 }

@@ -36,7 +36,24 @@ std::size_t sequence_length(std::string_view text, std::size_t pos) noexcept {
 
 }  // namespace
 
+bool is_clean_utf8(std::string_view text) noexcept {
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const auto c = static_cast<unsigned char>(text[pos]);
+    if (c == 0) return false;
+    if (c < 0x80) {  // ASCII, most of chat
+      ++pos;
+      continue;
+    }
+    const std::size_t length = sequence_length(text, pos);
+    if (length == 0) return false;
+    pos += length;
+  }
+  return true;
+}
+
 std::string sanitize_utf8(std::string_view text) {
+  if (is_clean_utf8(text)) return std::string(text);
   std::string out;
   out.reserve(text.size());
   std::size_t pos = 0;

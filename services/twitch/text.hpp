@@ -12,6 +12,8 @@ namespace waddle::twitch {
 // `text` with every invalid UTF-8 sequence and every NUL byte replaced by U+FFFD, so that the
 // result is always valid UTF-8 fit for JSON and Postgres.
 std::string sanitize_utf8(std::string_view text);
+// True when sanitize_utf8(text) would return `text` unchanged.
+bool is_clean_utf8(std::string_view text) noexcept;
 
 // Byte offset where each code point of valid UTF-8 `text` starts, plus text.size() at the end:
 // code point i is text.substr(offsets[i], offsets[i + 1] - offsets[i]).
