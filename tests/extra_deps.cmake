@@ -111,3 +111,16 @@ if(TARGET integration_twitch_helix AND TARGET waddle-twitchd)
   target_compile_definitions(integration_twitch_helix PRIVATE WADDLE_TWITCHD="$<TARGET_FILE:waddle-twitchd>")
   target_compile_options(integration_twitch_helix PRIVATE -Wno-mismatched-new-delete)
 endif()
+# EventSub subscriptions and chat over Helix against the fake Twitch REST server.
+if(TARGET unit_twitch_subscriptions)
+  target_link_libraries(unit_twitch_subscriptions PRIVATE waddle::fakes)
+  target_compile_options(unit_twitch_subscriptions PRIVATE -Wno-mismatched-new-delete)
+endif()
+# waddle-twitchd's EventSub subscriptions, chat over EventSub and /metrics end to end.
+if(TARGET integration_twitch_eventsub AND TARGET waddle-routerd AND TARGET waddle-twitchd)
+  target_link_libraries(integration_twitch_eventsub PRIVATE waddle::fakes waddle::net waddle::crypto waddle::ctl)
+  add_dependencies(integration_twitch_eventsub waddle-routerd waddle-twitchd)
+  target_compile_definitions(integration_twitch_eventsub PRIVATE
+    WADDLE_ROUTERD="$<TARGET_FILE:waddle-routerd>" WADDLE_TWITCHD="$<TARGET_FILE:waddle-twitchd>")
+  target_compile_options(integration_twitch_eventsub PRIVATE -Wno-mismatched-new-delete)
+endif()

@@ -47,6 +47,8 @@ class BotAccount {
   BotAccount& operator=(const BotAccount&) = delete;
 
   bool helix_enabled() const { return helix_ != nullptr; }
+  // The Helix client (app and user tokens), null when Helix is off; use it on the strand.
+  HelixClient* helix() const { return helix_.get(); }
   // The token IRC logs in with: the stored user token, else twitch.oauth_token; may be empty.
   std::string chat_token() const;
 

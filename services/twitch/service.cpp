@@ -25,12 +25,15 @@
 #include "twitch/bot_account.hpp"
 #include "twitch/claims.hpp"
 #include "twitch/eventsub.hpp"
+#include "twitch/helix_chat.hpp"
 #include "twitch/irc_client.hpp"
 #include "twitch/limits.hpp"
+#include "twitch/metrics.hpp"
 #include "twitch/normalize.hpp"
 #include "twitch/router_link.hpp"
 #include "twitch/session.hpp"
 #include "twitch/settings.hpp"
+#include "twitch/subscriptions.hpp"
 
 namespace waddle::twitch {
 namespace asio = boost::asio;
@@ -94,7 +97,7 @@ class TwitchService final : public daemon::Service {
 
     account_ = make_bot_account();
     const std::string chat_token = account_->chat_token();
-    if (!settings_.nick.empty() && !chat_token.empty()) {
+    if (!settings_.nick.empty() && !chat_token.empty() && !settings_.chat_over_eventsub) {
       IrcClientOptions options;
       options.host = settings_.irc_host;
       options.port = settings_.irc_port;
@@ -117,6 +120,8 @@ class TwitchService final : public daemon::Service {
       nick_ = *normalize_login(settings_.nick);
       for (const auto& channel : settings_.channels) irc_->join(channel);
     }
+
+    setup_eventsub_side(context.commands());
 
     net::ServerOptions server_options;
     server_options.address = settings_.listen_address;
@@ -226,6 +231,7 @@ class TwitchService final : public daemon::Service {
                      {"in_flight", in_flight_.load()}};
     out["eventsub"] = eventsub_ ? "on" : "off";
     out["channels_mode"] = claims_ ? "claim" : "static";
+    add_status(out);
     out["twitch_api"] = account_->status();
     return out;
   }
@@ -255,6 +261,7 @@ class TwitchService final : public daemon::Service {
 
   void on_irc_message(const IrcMessage& message) {
     ++irc_messages_;
+    last_irc_message_ = std::chrono::steady_clock::now().time_since_epoch().count();
     const std::string& command = message.command;
     if (command == "USERSTATE") {
       // The bot's badges in that channel: moderators, VIPs and the broadcaster get the 100 bucket.
@@ -399,7 +406,7 @@ class TwitchService final : public daemon::Service {
 
   void enqueue_chat(const std::string& channel, const model::ChatAction& chat,
                     std::string_view origin) {
-    if (!irc_) {
+    if (!irc_ && !helix_chat_) {
       ++chat_dropped_;
       spdlog::warn("twitch: chat for #{} ({}) dropped: IRC chat is off", channel, origin);
       return;
@@ -424,7 +431,9 @@ class TwitchService final : public daemon::Service {
     while (!closed_) {
       const auto now = Clock::now();
       std::optional<Clock::time_point> when;
-      if (irc_ && irc_->state() == IrcState::ready) when = queue_.next_ready(now);
+      if ((irc_ && irc_->state() == IrcState::ready) || helix_chat_) {
+        when = queue_.next_ready(now);
+      }
       if (when && *when <= now) {
         while (auto message = queue_.pop_ready(now)) send_now(*message, now);
         queue_length_ = queue_.size();
@@ -445,6 +454,7 @@ class TwitchService final : public daemon::Service {
           message.channel);
       return;
     }
+    if (helix_chat_) return send_over_helix(message, *text, now);
     std::string line;
     try {
       line = make_privmsg(message.channel, *text, message.reply_to);
@@ -504,6 +514,11 @@ class TwitchService final : public daemon::Service {
     routes.add("GET", "/healthz", [](net::Request&) -> asio::awaitable<net::Response> {
       co_return net::json_response(200, {{"status", "ok"}, {"service", "waddle-twitchd"}});
     });
+    routes.add("GET", "/metrics", [this](net::Request&) -> asio::awaitable<net::Response> {
+      co_return net::text_response(
+          200, prometheus_text(stats(), status(), std::chrono::system_clock::now()),
+          kMetricsContentType);
+    });
     routes.add(
         "POST", "/twitch/eventsub",
         [this](net::Request& request) -> asio::awaitable<net::Response> {
@@ -541,16 +556,18 @@ class TwitchService final : public daemon::Service {
     }
     if (outcome.revocation) {
       ++eventsub_revocations_;
-      spdlog::warn("twitch eventsub: subscription {} ({} v{}) revoked: {}; condition {}",
-                   outcome.revocation->subscription_id, outcome.revocation->type,
-                   outcome.revocation->version, outcome.revocation->status,
-                   outcome.revocation->condition.dump());
+      // Answered first; the subscriber marks it or subscribes again on the strand.
+      asio::co_spawn(strand_, subscriber_->on_revocation(std::move(*outcome.revocation)),
+                     asio::detached);
     }
     if (!outcome.events.empty()) {
       ++eventsub_notifications_;
       // The answer goes out now; the router calls run after it, detached on the strand.
       asio::post(strand_, [this, events = std::move(outcome.events)]() mutable {
-        for (auto& event : events) forward(std::move(event));
+        for (auto& event : events) {
+          if (is_own_chat(event)) continue;
+          forward(std::move(event));
+        }
       });
     }
     return outcome.response;
@@ -578,7 +595,7 @@ class TwitchService final : public daemon::Service {
     for (const auto& action : delivery.actions) {
       chat += std::holds_alternative<model::ChatAction>(action) ? 1 : 0;
     }
-    if (chat > 0 && !irc_) {
+    if (chat > 0 && !irc_ && !helix_chat_) {
       return net::error_response(Errc::unavailable,
                                  "IRC chat is off (twitch.nick / twitch.oauth_token not set)");
     }
@@ -653,6 +670,87 @@ class TwitchService final : public daemon::Service {
                  }));
   }
 
+  // ---- EventSub subscriptions and chat over Helix (twitch.chat_transport) ---------------------
+
+  void setup_eventsub_side(ctl::Registry& commands) {
+    SubscriberOptions options;
+    options.callback_url = settings_.eventsub_callback_url;
+    options.secret = settings_.eventsub_secret;
+    options.bot_login = nick_.empty() ? normalize_login(settings_.nick).value_or("") : nick_;
+    options.chat_over_eventsub = settings_.chat_over_eventsub;
+    subscriber_ = std::make_unique<EventSubSubscriber>(account_->helix(), std::move(options));
+    add_subscription_commands(commands, strand_, *subscriber_, [this] { return chat_channels(); });
+    if (!settings_.chat_over_eventsub) return;
+    auto login = normalize_login(settings_.nick);
+    if (!login) {
+      throw Error(Errc::invalid_argument, "twitch.nick: '" + settings_.nick + "' is not a login");
+    }
+    nick_ = *login;
+    if (!account_->helix()) {
+      throw Error(Errc::invalid_argument,
+                  "twitch.chat_transport: eventsub needs Helix (twitch.client_id)");
+    }
+    helix_chat_ = std::make_unique<HelixChat>(strand_, *account_->helix(), nick_);
+  }
+
+  // channel.chat.message also delivers the bot's own messages (IRC does not echo them): the
+  // router must not see them, or the bot would answer itself.
+  bool is_own_chat(const model::Event& event) const {
+    return settings_.chat_over_eventsub && !nick_.empty() && event.user.name == nick_ &&
+           (event.message_type == "chatMessage" || event.message_type == "cheer");
+  }
+
+  // On the strand: the channels `subscribe` covers by default: joined (or wanted) over IRC, the
+  // configured ones, the claimed ones.
+  std::vector<std::string> chat_channels() const {
+    std::set<std::string> out(settings_.channels.begin(), settings_.channels.end());
+    if (irc_) {
+      for (const auto& channel : irc_->session().wanted()) out.insert(channel);
+    }
+    if (claims_) {
+      for (const auto& claim : claims_->snapshot()["claims"]) {
+        if (claim.contains("channel") && claim["channel"].is_string()) {
+          out.insert(claim["channel"].get<std::string>());
+        }
+      }
+    }
+    return {out.begin(), out.end()};
+  }
+
+  // On the strand: a message the limiter released goes out through Helix Send Chat Message.
+  void send_over_helix(const OutgoingMessage& message, const std::string& text,
+                       Clock::time_point now) {
+    duplicates_.sent(message.channel, text, now);
+    helix_chat_->send(message.channel, text, message.reply_to,
+                      [this, channel = message.channel](const ChatOutcome& outcome) {
+                        if (outcome.sent) {
+                          ++chat_sent_;
+                          return;
+                        }
+                        ++chat_dropped_;
+                        spdlog::warn("twitch: chat for #{} not sent by Twitch: {}", channel,
+                                     outcome.reason);
+                      });
+  }
+
+  // status() additions: the chat transport, the last IRC line's age, the claims count and the
+  // EventSub subscriptions.
+  void add_status(json& out) const {
+    out["chat_transport"] = settings_.chat_over_eventsub ? "eventsub" : "irc";
+    if (settings_.chat_over_eventsub) {
+      out["irc"] = {{"state", "off"}, {"reason", "twitch.chat_transport is eventsub"}};
+    }
+    const auto last = last_irc_message_.load();
+    if (last != 0 && out.contains("irc") && out["irc"].is_object()) {
+      const auto age = std::chrono::steady_clock::now().time_since_epoch() -
+                       std::chrono::steady_clock::duration(last);
+      out["irc"]["last_message_age_seconds"] =
+          std::chrono::duration_cast<std::chrono::milliseconds>(age).count() / 1000.0;
+    }
+    if (claims_) out["claims"] = {{"held", claims_->snapshot()["held"]}};
+    out["eventsub_subscriptions"] = subscriber_->snapshot();
+  }
+
   // On the strand: what status() shows of the IRC side.
   void publish_status() {
     json irc;
@@ -694,6 +792,9 @@ class TwitchService final : public daemon::Service {
   asio::steady_timer heartbeat_timer_;
   std::unique_ptr<net::HttpServer> server_;
   std::unique_ptr<ChannelClaims> claims_;  // twitch.channels_mode: claim
+  std::unique_ptr<EventSubSubscriber> subscriber_;
+  std::unique_ptr<HelixChat> helix_chat_;          // twitch.chat_transport: eventsub
+  std::atomic<std::int64_t> last_irc_message_{0};  // steady_clock ticks; 0 = none yet
 
   mutable std::mutex snapshot_mutex_;
   json snapshot_ = json::object();

@@ -106,6 +106,42 @@ void load_claim_settings(const config::Config& c, Settings& s) {
   }
 }
 
+void add_eventsub_keys(config::Schema& schema) {
+  using config::Type;
+  schema.add(key("eventsub_callback_url", Type::string, "",
+                 "the public https:// URL (port 443) Twitch posts EventSub notifications to, e.g. "
+                 "https://bot.example.com/twitch/eventsub behind a reverse proxy that forwards to "
+                 "this daemon's /twitch/eventsub; needed by the `subscribe` admin command"));
+  config::KeySpec transport =
+      key("chat_transport", Type::enumeration, "irc",
+          "irc = read and send chat over IRC (at most 100 joined channels per account); "
+          "eventsub = read chat from channel.chat.message notifications and send it with Helix "
+          "Send Chat Message (needs client_id, client_secret, nick, a user token and the "
+          "EventSub callback)");
+  transport.choices = {"irc", "eventsub"};
+  schema.add(std::move(transport));
+}
+
+void load_eventsub_settings(const config::Config& c, Settings& s) {
+  s.eventsub_callback_url = c.get_string(kSection, "eventsub_callback_url");
+  if (!s.eventsub_callback_url.empty() && s.eventsub_callback_url.rfind("https://", 0) != 0) {
+    throw Error(Errc::invalid_argument,
+                "twitch.eventsub_callback_url: Twitch calls only https:// URLs on port 443, got '" +
+                    s.eventsub_callback_url + "'");
+  }
+  s.chat_over_eventsub = c.get_string(kSection, "chat_transport") == "eventsub";
+  if (s.chat_over_eventsub && (s.client_id.empty() || s.nick.empty())) {
+    throw Error(Errc::invalid_argument,
+                "twitch.chat_transport: eventsub sends chat through Helix as the bot: set "
+                "twitch.client_id, twitch.client_secret and twitch.nick");
+  }
+  if (s.chat_over_eventsub && s.eventsub_secret.empty()) {
+    throw Error(Errc::invalid_argument,
+                "twitch.chat_transport: eventsub reads chat from EventSub notifications: set "
+                "twitch.eventsub_secret");
+  }
+}
+
 }  // namespace
 
 daemon::Info daemon_info() {
@@ -188,6 +224,7 @@ config::Schema config_schema() {
                       1, 1000000));
   add_claim_keys(schema);
   add_helix_keys(schema);
+  add_eventsub_keys(schema);
   return schema;
 }
 
@@ -249,6 +286,7 @@ Settings load_settings(const config::Config& c) {
   s.queue_total = size("queue_total");
   load_claim_settings(c, s);
   load_helix_settings(c, s);
+  load_eventsub_settings(c, s);
   return s;
 }
 

@@ -29,6 +29,10 @@ struct Settings {
   std::string nick;             // the bot account's login; empty (or no token): no IRC chat
   std::string oauth_token;      // user token with chat:read chat:edit, without "oauth:"
   std::string eventsub_secret;  // empty: /twitch/eventsub answers 503
+  // The public https:// URL Twitch posts EventSub to (a reverse proxy in front of
+  // /twitch/eventsub); empty: `subscribe` refuses.
+  std::string eventsub_callback_url;
+  bool chat_over_eventsub = false;    // twitch.chat_transport: eventsub (no IRC; Helix sends chat)
   std::vector<std::string> channels;  // logins, normalised
   std::string router_url = "http://127.0.0.1:8000";
   std::string router_api_key;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include <boost/asio/as_tuple.hpp>
@@ -379,6 +380,7 @@ struct FakeTwitchHelixServer::State : std::enable_shared_from_this<FakeTwitchHel
           return twitch_error(400, "Bad Request",
                               "type, version, condition and transport are required");
         }
+        if (auto e = check_condition(body)) return *e;
         const json& transport = body["transport"];
         const std::string secret = transport.value("secret", "");
         if (transport.value("method", "") != "webhook" ||
@@ -428,6 +430,39 @@ struct FakeTwitchHelixServer::State : std::enable_shared_from_this<FakeTwitchHel
       }
     }
     return twitch_error(404, "Not Found", "");
+  }
+
+  // The condition keys each type and version needs (Twitch's 400 otherwise); a type the fake
+  // does not know is refused, so a typo in the collector shows up in tests.
+  static std::optional<Answer> check_condition(const json& body) {
+    static const std::map<std::string, std::vector<std::string>> required = {
+        {"channel.follow/2", {"broadcaster_user_id", "moderator_user_id"}},
+        {"channel.subscribe/1", {"broadcaster_user_id"}},
+        {"channel.subscription.gift/1", {"broadcaster_user_id"}},
+        {"channel.subscription.message/1", {"broadcaster_user_id"}},
+        {"channel.cheer/1", {"broadcaster_user_id"}},
+        {"channel.raid/1", {"to_broadcaster_user_id"}},
+        {"stream.online/1", {"broadcaster_user_id"}},
+        {"stream.offline/1", {"broadcaster_user_id"}},
+        {"channel.chat.message/1", {"broadcaster_user_id", "user_id"}}};
+    auto it =
+        required.find(body["type"].get<std::string>() + "/" + body["version"].get<std::string>());
+    if (it == required.end()) {
+      return twitch_error(400, "Bad Request", "unknown subscription type or version");
+    }
+    const json& condition = body["condition"];
+    for (const auto& name : it->second) {
+      if (!condition.contains(name) || !condition[name].is_string() ||
+          condition[name].get<std::string>().empty()) {
+        return twitch_error(400, "Bad Request", "condition." + name + " is required");
+      }
+    }
+    for (const auto& [name, value] : condition.items()) {
+      if (std::find(it->second.begin(), it->second.end(), name) == it->second.end()) {
+        return twitch_error(400, "Bad Request", "condition." + name + " is not allowed");
+      }
+    }
+    return std::nullopt;
   }
 
   Answer handle(HelixRequest& r) {
@@ -640,6 +675,25 @@ void FakeTwitchHelixServer::rate_limit_next(std::size_t count) {
 void FakeTwitchHelixServer::drop_chat_messages(const std::string& code) {
   std::lock_guard lock(state_->mutex);
   state_->drop_code = code;
+}
+
+json FakeTwitchHelixServer::subscriptions() const {
+  std::lock_guard lock(state_->mutex);
+  json out = json::array();
+  for (const auto& s : state_->subscriptions) out.push_back(s.body);
+  return out;
+}
+
+bool FakeTwitchHelixServer::set_subscription_status(const std::string& id,
+                                                    const std::string& status) {
+  std::lock_guard lock(state_->mutex);
+  for (auto& s : state_->subscriptions) {
+    if (s.id == id) {
+      s.body["status"] = status;
+      return true;
+    }
+  }
+  return false;
 }
 
 std::string FakeTwitchHelixServer::refresh_token_of(const std::string& login) const {

@@ -76,6 +76,11 @@ class FakeTwitchHelixServer {
   void rate_limit_next(std::size_t count);
   // Send Chat Message answers 200 with is_sent false and this drop code ("" = send).
   void drop_chat_messages(const std::string& code);
+  // The EventSub subscriptions as Get EventSub Subscriptions lists them.
+  nlohmann::json subscriptions() const;
+  // Sets a subscription's status (e.g. "authorization_revoked"), as Twitch does before it sends
+  // the revocation; false when no such id.
+  bool set_subscription_status(const std::string& id, const std::string& status);
   // The latest refresh token valid for `login` ("" when none).
   std::string refresh_token_of(const std::string& login) const;
   std::string access_token_of(const std::string& login) const;
