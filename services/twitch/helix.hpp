@@ -31,9 +31,9 @@ namespace waddle::twitch {
 
 // The user-token scopes the bot asks for in `waddle twitch auth url`.
 inline constexpr const char* kBotScopes =
-    "chat:read chat:edit user:write:chat user:manage:whispers moderator:manage:chat_messages "
-    "moderator:manage:banned_users channel:manage:vips channel:manage:moderators "
-    "moderator:read:followers channel:read:subscriptions bits:read";
+    "chat:read chat:edit user:read:chat user:write:chat user:bot user:manage:whispers "
+    "moderator:manage:chat_messages moderator:manage:banned_users channel:manage:vips "
+    "channel:manage:moderators moderator:read:followers channel:read:subscriptions bits:read";
 
 struct HelixOptions {
   std::string helix_url = "https://api.twitch.tv/helix";  // without a trailing '/'

@@ -32,7 +32,9 @@ constexpr std::size_t kMaxRequest = 1024 * 1024;
 
 constexpr const char* kScopes[] = {"chat:read",
                                    "chat:edit",
+                                   "user:read:chat",
                                    "user:write:chat",
+                                   "user:bot",
                                    "user:manage:whispers",
                                    "moderator:manage:chat_messages",
                                    "moderator:manage:banned_users",

@@ -249,7 +249,7 @@ TEST_CASE("waddle twitch auth: url, code, status, tokens, and bad input") {
   StoredToken stored = t.stored();
   CHECK(stored.access_token == t.helix.access_token_of(kBot));
   CHECK(stored.refresh_token == t.helix.refresh_token_of(kBot));
-  CHECK(stored.scopes.size() == 11);
+  CHECK(stored.scopes.size() == 13);
   CHECK(t.raw_row().find(stored.refresh_token) == std::string::npos);
 
   auto again = waddle({"twitch", "auth", "code", "the-code"});

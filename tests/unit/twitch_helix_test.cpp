@@ -37,7 +37,8 @@ TEST_CASE("authorization_url asks for a code with every bot scope") {
   CHECK(url.rfind("https://id.twitch.tv/oauth2/authorize?response_type=code&client_id=cid&", 0) ==
         0);
   CHECK(url.find("redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fcb") != std::string::npos);
-  CHECK(url.find("scope=chat%3Aread%20chat%3Aedit%20user%3Awrite%3Achat") != std::string::npos);
+  CHECK(url.find("scope=chat%3Aread%20chat%3Aedit%20user%3Aread%3Achat%20user%3Awrite%3Achat%"
+                 "20user%3Abot") != std::string::npos);
   CHECK(url.find("moderator%3Amanage%3Abanned_users") != std::string::npos);
   CHECK(url.find("&state=st4te") != std::string::npos);
 }
@@ -301,7 +302,7 @@ TEST_CASE("OAuth: client credentials, code exchange, validate, and refusals") {
     auto token = co_await f.oauth.exchange_code("code-1", "http://localhost/cb");
     CHECK_FALSE(token.access_token.empty());
     CHECK_FALSE(token.refresh_token.empty());
-    CHECK(token.scopes.size() == 11);
+    CHECK(token.scopes.size() == 13);
     auto again = co_await error_of(f.oauth.exchange_code("code-1", "http://localhost/cb"));
     REQUIRE(again);
     CHECK(again->code() == Errc::unauthenticated);
