@@ -1,4 +1,5 @@
 #include "error/error.hpp"
+#include "error/peer_status.hpp"
 
 namespace waddle {
 
@@ -38,6 +39,27 @@ int http_status(Errc code) noexcept {
     case Errc::internal: return 500;
   }
   return 500;
+}
+
+Errc errc_for_http_status(int status) noexcept {
+  switch (status) {
+    case 200: return Errc::ok;
+    case 400:
+    case 422: return Errc::invalid_argument;
+    case 401: return Errc::unauthenticated;
+    case 403: return Errc::forbidden;
+    case 404: return Errc::not_found;
+    case 405: return Errc::unsupported;
+    case 409: return Errc::conflict;
+    case 413: return Errc::payload_too_large;
+    case 429: return Errc::rate_limited;
+    case 431: return Errc::headers_too_large;
+    case 504: return Errc::timeout;
+    default: break;
+  }
+  if (status >= 500 && status <= 599) return Errc::unavailable;
+  if (status >= 400 && status <= 499) return Errc::invalid_argument;
+  return Errc::internal;
 }
 
 int ctl_result(Errc code) noexcept {

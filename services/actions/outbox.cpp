@@ -4,6 +4,7 @@
 
 #include "actions/text.hpp"
 #include "error/error.hpp"
+#include "error/peer_status.hpp"
 #include "net/http_client.hpp"
 
 namespace waddle::actions {
@@ -25,14 +26,6 @@ std::string router_error_text(const net::ClientResponse& response) {
   } catch (const std::exception&) {
   }
   return trim_chat(response.body, 200);
-}
-
-Errc errc_for_status(int status) {
-  if (status == 401) return Errc::unauthenticated;
-  if (status == 403) return Errc::forbidden;
-  if (status == 404) return Errc::not_found;
-  if (status == 429 || status >= 500) return Errc::unavailable;
-  return Errc::invalid_argument;
 }
 
 }  // namespace
@@ -73,7 +66,7 @@ boost::asio::awaitable<void> RouterOutbox::send(std::string entity_id,
     throw Error(Errc::unavailable, "the router at " + url_ + " cannot be reached: " + e.what());
   }
   if (response.status != 200) {
-    throw Error(errc_for_status(response.status),
+    throw Error(errc_for_http_status(response.status),
                 "the router refused the message for " + entity_id + " (HTTP " +
                     std::to_string(response.status) + "): " + router_error_text(response));
   }

@@ -10,6 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "error/error.hpp"
+#include "error/peer_status.hpp"
 #include "model/event.hpp"
 #include "twitch/normalize.hpp"
 
@@ -19,18 +20,6 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-Errc errc_for_status(int status) {
-  switch (status) {
-    case 400: return Errc::invalid_argument;
-    case 401: return Errc::unauthenticated;
-    case 403: return Errc::forbidden;
-    case 404: return Errc::not_found;
-    case 409: return Errc::conflict;
-    case 504: return Errc::timeout;
-    default: return Errc::unavailable;
-  }
-}
 
 std::string text_of(const json& object, const char* key) {
   auto it = object.find(key);
@@ -95,7 +84,7 @@ struct ChannelClaims::State : std::enable_shared_from_this<State> {
         detail = reply["error"].value("message", "");
       }
       if (detail.empty()) detail = response.body.substr(0, 200);
-      throw Error(errc_for_status(response.status),
+      throw Error(errc_for_http_status(response.status),
                   "POST /router/coordination/" + path + ": router answered HTTP " +
                       std::to_string(response.status) + (detail.empty() ? "" : ": " + detail));
     }

@@ -1,4 +1,5 @@
 #include "twitch/helix.hpp"
+#include "error/peer_status.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -198,19 +199,6 @@ std::optional<std::chrono::milliseconds> rate_limit_wait(const net::ClientRespon
   return std::min(wait, cap);
 }
 
-Errc errc_of_status(int status) noexcept {
-  switch (status) {
-    case 400:
-    case 422: return Errc::invalid_argument;
-    case 401: return Errc::unauthenticated;
-    case 403: return Errc::forbidden;
-    case 404: return Errc::not_found;
-    case 409: return Errc::conflict;
-    case 429: return Errc::rate_limited;
-    default: return status >= 500 ? Errc::unavailable : Errc::internal;
-  }
-}
-
 // ---- OAuthClient --------------------------------------------------------------------------
 
 OAuthClient::OAuthClient(net::HttpClient& http, HelixOptions options)
@@ -234,7 +222,7 @@ asio::awaitable<OAuthToken> OAuthClient::token_call(QueryParams form, const char
   if (response.status / 100 != 2) {
     const Errc code = response.status == 400 || response.status == 401 || response.status == 403
                           ? Errc::unauthenticated
-                          : errc_of_status(response.status);
+                          : errc_for_http_status(response.status);
     throw Error(code, std::string(what) + " refused by " + options_.auth_url + " (" +
                           std::to_string(response.status) + "): " + twitch_message(response));
   }
@@ -268,9 +256,9 @@ asio::awaitable<std::optional<TokenInfo>> OAuthClient::validate(std::string acce
   net::ClientResponse response = co_await http_.request(std::move(request));
   if (response.status == 401) co_return std::nullopt;
   if (response.status != 200) {
-    throw Error(errc_of_status(response.status), "token validation at " + options_.auth_url +
-                                                     " failed (" + std::to_string(response.status) +
-                                                     "): " + twitch_message(response));
+    throw Error(errc_for_http_status(response.status),
+                "token validation at " + options_.auth_url + " failed (" +
+                    std::to_string(response.status) + "): " + twitch_message(response));
   }
   co_return parse_validate_response(response.json());
 }
@@ -407,7 +395,7 @@ asio::awaitable<HelixResponse> HelixClient::call(TokenKind kind, std::string met
       continue;
     }
     if (response.status / 100 != 2) {
-      throw Error(errc_of_status(response.status),
+      throw Error(errc_for_http_status(response.status),
                   what + ": " + std::to_string(response.status) + " " + twitch_message(response));
     }
     HelixResponse out;

@@ -86,11 +86,6 @@ std::optional<std::chrono::milliseconds> rate_limit_wait(const net::ClientRespon
                                                          std::int64_t now_unix_seconds,
                                                          std::chrono::milliseconds cap);
 
-// Maps a Helix/OAuth error status to the project's error code (400/422 invalid_argument, 401
-// unauthenticated, 403 forbidden, 404 not_found, 409 conflict, 429 rate_limited, 5xx
-// unavailable).
-Errc errc_of_status(int status) noexcept;
-
 class OAuthClient {
  public:
   OAuthClient(net::HttpClient& http, HelixOptions options);
@@ -187,7 +182,7 @@ class HelixClient {
               TokenProvider* user_tokens);
 
   // One Helix call with the rate-limit and 401 handling. `path` is under helix_url
-  // ("/moderation/chat"). Non-2xx answers (after retries) throw Error(errc_of_status) with
+  // ("/moderation/chat"). Non-2xx answers (after retries) throw Error(errc_for_http_status) with
   // Twitch's message.
   boost::asio::awaitable<HelixResponse> call(TokenKind kind, std::string method, std::string path,
                                              QueryParams query, nlohmann::json body = nullptr);

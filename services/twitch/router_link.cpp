@@ -2,6 +2,7 @@
 
 #include "crypto/hash.hpp"
 #include "error/error.hpp"
+#include "error/peer_status.hpp"
 #include "model/field_reader.hpp"
 #include "twitch/normalize.hpp"
 
@@ -11,20 +12,6 @@ using json = nlohmann::json;
 
 namespace {
 
-Errc errc_for_status(int status) {
-  switch (status) {
-    case 400: return Errc::invalid_argument;
-    case 401: return Errc::unauthenticated;
-    case 403: return Errc::forbidden;
-    case 404: return Errc::not_found;
-    case 409: return Errc::conflict;
-    case 413: return Errc::payload_too_large;
-    case 429: return Errc::rate_limited;
-    case 504: return Errc::timeout;
-    default: return Errc::unavailable;
-  }
-}
-
 // The router's {"error": {"message": …}} when there is one, else the start of the body.
 [[noreturn]] void throw_router_error(const net::ClientResponse& response, std::string_view what) {
   std::string detail;
@@ -33,7 +20,7 @@ Errc errc_for_status(int status) {
     detail = body["error"].value("message", "");
   }
   if (detail.empty()) detail = response.body.substr(0, 200);
-  throw Error(errc_for_status(response.status),
+  throw Error(errc_for_http_status(response.status),
               std::string(what) + ": router answered HTTP " + std::to_string(response.status) +
                   (detail.empty() ? std::string() : ": " + detail));
 }

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "error/error.hpp"
+#include "error/peer_status.hpp"
 
 using waddle::Errc;
 
@@ -29,4 +30,21 @@ TEST_CASE("Error carries its code and message") {
   waddle::Error e(Errc::not_found, "community 'x' not found");
   CHECK(e.code() == Errc::not_found);
   CHECK(std::string(e.what()) == "community 'x' not found");
+}
+
+TEST_CASE("a peer's HTTP status maps back to the code that would have sent it") {
+  using waddle::Errc;
+  for (Errc code : {Errc::invalid_argument, Errc::unauthenticated, Errc::forbidden, Errc::not_found,
+                    Errc::conflict, Errc::payload_too_large, Errc::headers_too_large,
+                    Errc::rate_limited, Errc::unsupported, Errc::unavailable, Errc::timeout}) {
+    INFO(waddle::errc_name(code));
+    CHECK(waddle::errc_for_http_status(waddle::http_status(code)) == code);
+  }
+  // Helix answers 422 for a well-formed request it will not carry out.
+  CHECK(waddle::errc_for_http_status(422) == Errc::invalid_argument);
+  CHECK(waddle::errc_for_http_status(418) == Errc::invalid_argument);
+  CHECK(waddle::errc_for_http_status(500) == Errc::unavailable);  // the peer's fault: retry
+  CHECK(waddle::errc_for_http_status(502) == Errc::unavailable);
+  CHECK(waddle::errc_for_http_status(302) == Errc::internal);  // not an answer we asked for
+  CHECK(waddle::errc_for_http_status(-1) == Errc::internal);
 }

@@ -9,6 +9,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "error/peer_status.hpp"
 #include "fakes/twitch_helix_server.hpp"
 #include "support/async.hpp"
 #include "twitch/helix.hpp"
@@ -94,17 +95,6 @@ TEST_CASE("Ratelimit-Reset becomes a bounded wait") {
   CHECK(rate_limit_wait(response, 0, std::chrono::seconds(60)) == std::chrono::seconds(60));
   response.headers = {{"Ratelimit-Reset", "soon"}};
   CHECK_FALSE(rate_limit_wait(response, 1000, std::chrono::seconds(60)));
-}
-
-TEST_CASE("Helix statuses map to the project's error codes") {
-  CHECK(errc_of_status(400) == Errc::invalid_argument);
-  CHECK(errc_of_status(422) == Errc::invalid_argument);
-  CHECK(errc_of_status(401) == Errc::unauthenticated);
-  CHECK(errc_of_status(403) == Errc::forbidden);
-  CHECK(errc_of_status(404) == Errc::not_found);
-  CHECK(errc_of_status(409) == Errc::conflict);
-  CHECK(errc_of_status(429) == Errc::rate_limited);
-  CHECK(errc_of_status(503) == Errc::unavailable);
 }
 
 namespace {
