@@ -687,7 +687,8 @@ asio::awaitable<json> Engine::handle_response(const json& body, const ApiKey& ke
     auto collector = parts_.registry.collector_for(session->platform, session->entity_id);
     if (collector) {
       reply["collector"] = collector->name;
-      reply["delivered"] = co_await deliver_to_collector(*session, execution_id, std::move(chat));
+      reply["delivered"] =
+          co_await deliver_to_collector(*collector, *session, execution_id, std::move(chat));
     } else {
       reply["note"] = "no collector for platform " + session->platform +
                       " has registered a callback; the answer is stored only";
@@ -696,10 +697,9 @@ asio::awaitable<json> Engine::handle_response(const json& body, const ApiKey& ke
   co_return reply;
 }
 
-asio::awaitable<bool> Engine::deliver_to_collector(const Session& session,
+asio::awaitable<bool> Engine::deliver_to_collector(const Registration& collector,
+                                                   const Session& session,
                                                    const std::string& execution_id, json actions) {
-  auto collector = parts_.registry.collector_for(session.platform, session.entity_id);
-  if (!collector) co_return false;
   json body = {{"session_id", session.id},
                {"execution_id", execution_id},
                {"event_id", session.event_id},
@@ -707,7 +707,7 @@ asio::awaitable<bool> Engine::deliver_to_collector(const Session& session,
                {"community", {{"id", session.community_id}, {"name", session.community_name}}},
                {"user", {{"id", session.user_id}, {"name", session.user_name}}},
                {"actions", std::move(actions)}};
-  co_return co_await post_to_collector(*collector, body);
+  co_return co_await post_to_collector(collector, body);
 }
 
 asio::awaitable<bool> Engine::post_to_collector(const Registration& collector, const json& body) {

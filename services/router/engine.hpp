@@ -93,7 +93,8 @@ class Engine {
   void publish_overlay(std::int64_t community_id, const std::string& community_name,
                        const std::string& entity_id, const model::Action& action);
   void send_webhook(const Call& call, const Rule& rule);
-  boost::asio::awaitable<bool> deliver_to_collector(const Session& session,
+  boost::asio::awaitable<bool> deliver_to_collector(const Registration& collector,
+                                                    const Session& session,
                                                     const std::string& execution_id,
                                                     nlohmann::json actions);
   boost::asio::awaitable<bool> post_to_collector(const Registration& collector,
